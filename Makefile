@@ -1,0 +1,74 @@
+# The front door. Every target sets up what it needs on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+PIP_FLAGS := --quiet --disable-pip-version-check
+FUNCTION_DIRS := functions/auth functions/claims functions/providers functions/drugs functions/eligibility functions/ops
+empty :=
+space := $(empty) $(empty)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(subst $(space),:,$(addprefix $(CURDIR)/,. layers/common $(FUNCTION_DIRS)))
+
+.PHONY: help venv run test test-fast lint format build bench openapi import-roster clean
+
+help:
+	@echo "make run        start the whole service locally on 127.0.0.1:3000 (ROSTER=file.csv to load a roster too)"
+	@echo "make test       run unit, integration and end-to-end tests"
+	@echo "make lint       ruff, ruff format --check, mypy, cfn-lint, sam validate --lint"
+	@echo "make build      sam build (no containers)"
+	@echo "make bench      cold-start and request-cost benchmarks"
+	@echo "make openapi    regenerate functions/ops/openapi.json"
+	@echo "make import-roster FILE=path.csv   load an eligibility file into the running local stack"
+
+$(VENV)/.installed: requirements/dev.txt requirements/runtime.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
+	@$(PY) -c "import moto, aws_lambda_powertools, pydantic, pytest, pycognito" || (echo "dependency install failed"; exit 1)
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt 2>&1 | grep -v "is ignored" || true
+	@test -x $(SAM) || (echo "aws-sam-cli install failed"; exit 1)
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(PY) -m local.run $(if $(ROSTER),--roster $(ROSTER)) $(if $(PORT),--port $(PORT))
+
+test: $(VENV)/.installed
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/integration -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/common/portal_common local tools $(FUNCTION_DIRS)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region ca-central-1
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+build: $(SAM_VENV)/.installed
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run_all
+
+openapi: $(VENV)/.installed
+	$(PY) -m tools.generate_openapi
+
+import-roster: $(VENV)/.installed
+	@test -n "$(FILE)" || (echo "usage: make import-roster FILE=path/to/roster.csv"; exit 2)
+	$(PY) -m tools.import_roster $(FILE)
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .local-stack

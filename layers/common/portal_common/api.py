@@ -1,0 +1,183 @@
+"""The one way HTTP functions are built: a Powertools REST resolver with our error handling.
+
+``create_app()`` returns an ``APIGatewayRestResolver`` with pydantic validation on, whose exception
+handlers render every failure as an RFC 9457 problem in the caller's language:
+
+- pydantic / request validation errors -> ``400 VALIDATION_FAILED`` with one entry per bad field;
+- :class:`~portal_common.problems.DomainError` -> its own status and code;
+- an unknown route -> ``404 NOT_FOUND``; anything else -> ``500 INTERNAL_ERROR`` (logged, no details).
+
+Every response carries ``X-Request-Id`` and ``Content-Language``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from portal_common.config import get_settings
+from portal_common.i18n import negotiate
+from portal_common.problems import PROBLEM_CONTENT_TYPE, DomainError, FieldError, ValidationFailed
+
+# pydantic error types -> our stable field error codes (the catalogue has a message for each).
+_PYDANTIC_CODES = {
+    "missing": "REQUIRED",
+    "json_invalid": "MALFORMED_JSON",
+    "model_attributes_type": "INVALID_TYPE",
+    "dict_type": "INVALID_TYPE",
+    "list_type": "INVALID_TYPE",
+    "string_type": "INVALID_TYPE",
+    "int_type": "INVALID_TYPE",
+    "int_parsing": "INVALID_TYPE",
+    "int_from_float": "INVALID_TYPE",
+    "float_type": "INVALID_TYPE",
+    "float_parsing": "INVALID_TYPE",
+    "bool_type": "INVALID_TYPE",
+    "bool_parsing": "INVALID_TYPE",
+    "decimal_type": "INVALID_TYPE",
+    "decimal_parsing": "INVALID_TYPE",
+    "date_type": "INVALID_DATE",
+    "date_parsing": "INVALID_DATE",
+    "date_from_datetime_parsing": "INVALID_DATE",
+    "date_from_datetime_inexact": "INVALID_DATE",
+    "datetime_parsing": "INVALID_DATE",
+    "string_too_short": "TOO_SHORT",
+    "string_too_long": "TOO_LONG",
+    "too_short": "TOO_FEW",
+    "too_long": "TOO_MANY",
+    "greater_than": "OUT_OF_RANGE",
+    "greater_than_equal": "OUT_OF_RANGE",
+    "less_than": "OUT_OF_RANGE",
+    "less_than_equal": "OUT_OF_RANGE",
+    "string_pattern_mismatch": "INVALID_FORMAT",
+    "literal_error": "NOT_ALLOWED",
+    "enum": "NOT_ALLOWED",
+    "extra_forbidden": "UNKNOWN_FIELD",
+    "value_error": "INVALID",
+    "decimal_max_digits": "INVALID_AMOUNT",
+    "decimal_max_places": "INVALID_AMOUNT",
+    "decimal_whole_digits": "INVALID_AMOUNT",
+}
+_SAFE_CTX = ("min_length", "max_length", "ge", "gt", "le", "lt", "expected", "limit_value")
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "treatments", 1, "amount")`` -> ``treatments[1].amount``."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "headers", "cookie"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith(("function-", "tagged-union")):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]:
+    """Translate pydantic's error list into our field errors (custom error types pass through)."""
+    out: list[FieldError] = []
+    seen: set[tuple[str, str]] = set()
+    for error in errors:
+        kind = str(error.get("type", "value_error"))
+        code = _PYDANTIC_CODES.get(kind) or (kind if kind.isupper() else "INVALID")
+        ctx = error.get("ctx") or {}
+        params = {k: str(ctx[k]) for k in _SAFE_CTX if k in ctx}
+        path = field_path(error.get("loc", ()))
+        if (path, code) in seen:
+            continue
+        seen.add((path, code))
+        out.append(FieldError(path, code, params))
+    return out
+
+
+def request_language(app: APIGatewayRestResolver) -> str:
+    """fr-CA or en-CA for the current request."""
+    headers = app.current_event.headers or {}
+    value = next((v for k, v in headers.items() if k.lower() == "accept-language"), None)
+    return negotiate(value)
+
+
+def request_id(app: APIGatewayRestResolver) -> str | None:
+    """API Gateway's request id of the current request."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    return context.get("requestId")
+
+
+def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Response[str]:
+    """Render ``error`` for the current request."""
+    body = error.to_problem(request_language(app), request_id(app))
+    return Response(
+        status_code=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=json.dumps(body, ensure_ascii=False),
+        headers=dict(error.headers),
+    )
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+    """A JSON response whose body is already made of JSON-compatible values."""
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    response = next_middleware(app)
+    rid = request_id(app)
+    if rid:
+        response.headers["X-Request-Id"] = rid
+    response.headers.setdefault("Content-Language", request_language(app))
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app(
+    logger: Logger, *, extra_handlers: dict[type[Exception], Callable[..., Any]] | None = None
+) -> APIGatewayRestResolver:
+    """A REST resolver with validation, CORS, problem rendering and request-id headers."""
+    settings = get_settings()
+    cors = CORSConfig(
+        allow_origin=settings.allowed_origin,
+        allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key"],
+        expose_headers=["X-Request-Id", "Retry-After", "Content-Language"],
+        max_age=600,
+    )
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    app.use(middlewares=[_common_headers])
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[str]:
+        return problem_response(app, ValidationFailed(errors=field_errors_from_pydantic(list(error.errors()))))
+
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response[str]:
+        if error.status >= 500:
+            logger.error("domain error", extra={"code": error.code})
+        return problem_response(app, error)
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(_: NotFoundError) -> Response[str]:
+        return problem_response(app, DomainError("ROUTE_NOT_FOUND", status=404))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+        return problem_response(app, DomainError("INTERNAL_ERROR", status=500))
+
+    for exc_class, handler in (extra_handlers or {}).items():
+        app.exception_handler(exc_class)(handler)
+    return app

@@ -1,0 +1,99 @@
+"""Base pydantic models and field types shared by every function.
+
+Input models forbid unknown fields and use the contract's camelCase names; money is a decimal string
+with at most two decimals (``"85.00"``), dates are strict ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+CENT = Decimal("0.01")
+_MONEY = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InputModel(BaseModel):
+    """Request bodies: camelCase aliases, unknown fields refused, strings stripped."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        frozen=True,
+    )
+
+
+class OutputModel(BaseModel):
+    """Response bodies: camelCase aliases; dump with :func:`dump`."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready dict with contract names, leaving out fields that are ``None``."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def quantize(amount: Decimal) -> Decimal:
+    """Round to the cent (half up, as receipts are)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_to_str(amount: Decimal) -> str:
+    """``Decimal("85")`` -> ``"85.00"``."""
+    return f"{quantize(amount):.2f}"
+
+
+def _parse_money(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        # Floats are how money gets corrupted: the contract carries money as strings.
+        raise PydanticCustomError("INVALID_AMOUNT", "amount must be a decimal string such as 85.00")
+    if not _MONEY.match(text):
+        raise PydanticCustomError("INVALID_AMOUNT", "amount must be a decimal string such as 85.00")
+    try:
+        return quantize(Decimal(text))
+    except InvalidOperation:
+        raise PydanticCustomError("INVALID_AMOUNT", "amount must be a decimal string such as 85.00") from None
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value.strip()):
+        raise PydanticCustomError("INVALID_DATE", "date must be YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError("INVALID_DATE", "date must be YYYY-MM-DD") from None
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise PydanticCustomError("AMOUNT_NOT_POSITIVE", "amount must be greater than zero")
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_parse_money),
+    PlainSerializer(money_to_str, return_type=str, when_used="json"),
+]
+"""Money as the contract writes it: ``"85.00"`` in and out, ``Decimal`` inside."""
+
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+
+IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+"""A strict ``YYYY-MM-DD`` date."""

@@ -1,0 +1,64 @@
+"""The tables, bucket, queues, bus and user pool of the tests come from template.yaml."""
+
+from __future__ import annotations
+
+import boto3
+
+from local.cfn import Stack, load_template
+from portal_common.config import get_settings
+from portal_common.members import get_member
+
+
+def test_tables_match_the_template(aws: Stack) -> None:
+    client = boto3.client("dynamodb", region_name="ca-central-1")
+    template = load_template()["Resources"]
+    for logical_id in ("MembersTable", "ClaimsTable", "ProvidersTable", "DrugsTable", "IdempotencyTable"):
+        table = client.describe_table(TableName=aws.name(logical_id))["Table"]
+        props = template[logical_id]["Properties"]
+        assert table["KeySchema"] == props["KeySchema"]
+        assert sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])) == sorted(
+            i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])
+        )
+        assert bool(table.get("StreamSpecification")) == ("StreamSpecification" in props)
+
+
+def test_environment_points_at_created_resources(aws: Stack) -> None:
+    settings = get_settings()
+    assert settings.members_table == aws.name("MembersTable")
+    assert settings.documents_bucket in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    assert settings.event_bus_name in [b["Name"] for b in boto3.client("events").list_event_buses()["EventBuses"]]
+    assert settings.user_pool_id == aws.name("UserPool")
+
+
+def test_every_function_handler_module_exists(aws: Stack) -> None:
+    for spec in aws.functions().values():
+        assert (spec.code_uri / f"{spec.module}.py").exists() or spec.module, spec.logical_id
+
+
+def test_roster_import_and_reimport_update_in_place(seeded: Stack) -> None:
+    from portal_common.roster import COLUMNS, parse_roster
+    from portal_common.roster_store import write_roster
+
+    member = get_member("G1001", "100001")
+    assert member is not None
+    assert member.plan_id == "PLAN-ESSENTIEL"
+    assert [p.relationship for p in member.persons] == ["SELF", "SPOUSE", "CHILD", "CHILD"]
+    # Re-import: Félix leaves, the member changes plan; nothing is duplicated.
+    header = ",".join(COLUMNS) + "\n"
+    text = header + "\n".join(
+        [
+            "G1001,100001,SELF,Marie,Tremblay,1984-03-12,PLAN-PLUS,2020-01-01,,N,N,fr",
+            "G1001,100001,SPOUSE,Jean,Tremblay,1982-11-05,PLAN-PLUS,2020-01-01,,N,N,fr",
+            "G1001,100001,CHILD,Léa,Tremblay,2015-06-20,PLAN-PLUS,2020-01-01,,N,N,fr",
+            "G1001,100001,CHILD,Bad,Row,not-a-date,PLAN-PLUS,2020-01-01,,N,N,fr",
+        ]
+    )
+    report = write_roster(parse_roster(text, known_plans={"PLAN-PLUS", "PLAN-ESSENTIEL"}))
+    assert report.persons == 3
+    assert report.removed_persons == 1
+    assert [e.line for e in report.errors] == [5]
+    again = get_member("G1001", "100001")
+    assert again is not None
+    assert again.plan_id == "PLAN-PLUS"
+    assert len(again.persons) == 4
+    assert [p.first_name for p in again.persons if not p.in_roster] == ["Félix"]

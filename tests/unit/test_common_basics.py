@@ -1,0 +1,147 @@
+"""Common layer: languages, problems, money and dates, cursors, log redaction."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from portal_common import i18n
+from portal_common.log import get_logger, mask_email, redact
+from portal_common.models import InputModel, IsoDate, Money, PositiveMoney
+from portal_common.pagination import decode_cursor, encode_cursor
+from portal_common.problems import DomainError, FieldError, TooManyRequests, ValidationFailed
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "fr-CA"),
+        ("", "fr-CA"),
+        ("en-CA", "en-CA"),
+        ("en", "en-CA"),
+        ("en-US,en;q=0.9", "en-CA"),
+        ("fr-CA,fr;q=0.9,en;q=0.8", "fr-CA"),
+        ("de-DE", "fr-CA"),
+        ("de-DE, en;q=0.5", "en-CA"),
+        ("fr;q=0.2, en;q=0.8", "en-CA"),
+        ("en;q=0, fr", "fr-CA"),
+        ("en;q=garbage", "fr-CA"),
+    ],
+)
+def test_language_negotiation(header: str | None, expected: str) -> None:
+    assert i18n.negotiate(header) == expected
+
+
+@given(st.text(max_size=200))
+def test_negotiation_never_fails(header: str) -> None:
+    assert i18n.negotiate(header) in i18n.LANGUAGES
+
+
+def test_catalogues_define_the_same_keys() -> None:
+    assert i18n.keys("fr-CA") == i18n.keys("en-CA")
+
+
+def test_problem_is_localized_with_field_errors() -> None:
+    error = ValidationFailed(errors=[FieldError("treatments[1].amount", "INVALID_AMOUNT")])
+    fr = error.to_problem("fr-CA", "req-1")
+    en = error.to_problem("en-CA", "req-1")
+    assert fr["status"] == 400
+    assert fr["code"] == "VALIDATION_FAILED"
+    assert fr["requestId"] == "req-1"
+    assert fr["title"] == "Données invalides"
+    assert en["title"] == "Invalid data"
+    assert fr["errors"] == [
+        {"field": "treatments[1].amount", "code": "INVALID_AMOUNT", "message": fr["errors"][0]["message"]}
+    ]
+    assert "85.00" in en["errors"][0]["message"]
+
+
+def test_too_many_requests_carries_retry_after() -> None:
+    error = TooManyRequests(retry_after=30)
+    assert error.headers == {"Retry-After": "30"}
+    assert "30" in error.to_problem("en-CA", None)["detail"]
+
+
+def test_unknown_code_falls_back_to_key_not_crash() -> None:
+    body = DomainError("SOMETHING_NEW", status=422).to_problem("en-CA", None)
+    assert body["title"] == "problem.SOMETHING_NEW.title"
+
+
+class _Body(InputModel):
+    amount: PositiveMoney
+    total: Money | None = None
+    date_of_service: IsoDate
+
+
+@pytest.mark.parametrize("amount", ["85", "85.0", "85.00", " 85.5 ", "9999999.99"])
+def test_money_accepts_decimal_strings(amount: str) -> None:
+    body = _Body.model_validate({"amount": amount, "dateOfService": "2026-01-31"})
+    assert body.amount == Decimal(amount.strip()).quantize(Decimal("0.01"))
+    assert body.model_dump(mode="json", by_alias=True)["amount"] == f"{Decimal(amount.strip()):.2f}"
+
+
+@pytest.mark.parametrize("amount", [85.0, 85, "85.001", "-1", "0", "0.00", "1e3", "NaN", "abc", "", None, True])
+def test_money_refuses_floats_and_nonsense(amount: object) -> None:
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"amount": amount, "dateOfService": "2026-01-31"})
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "26-01-01", "2026/01/01", "20260101", 20260101, "2026-1-1"])
+def test_dates_are_strict(value: object) -> None:
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"amount": "1.00", "dateOfService": value})
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"amount": "1.00", "dateOfService": "2026-01-01", "extra": 1})
+
+
+def test_cursor_round_trip_and_scope_binding() -> None:
+    key = {"PK": "MEMBER#G1#1", "SK": "CLAIM#2026"}
+    cursor = encode_cursor(key, scope="MEMBER#G1#1")
+    assert cursor
+    assert decode_cursor(cursor, "MEMBER#G1#1", {"PK", "SK"}) == key
+    with pytest.raises(ValidationFailed):
+        decode_cursor(cursor, "MEMBER#G1#2", {"PK", "SK"})
+    with pytest.raises(ValidationFailed):
+        decode_cursor(cursor, "MEMBER#G1#1", {"PK", "SK", "GSI1PK"})
+    assert encode_cursor(None, "x") is None
+    assert decode_cursor(None, "x", {"PK"}) is None
+
+
+@given(st.text(max_size=300))
+def test_garbage_cursor_is_a_400_never_a_crash(cursor: str) -> None:
+    try:
+        decode_cursor(cursor, "scope", {"PK", "SK"})
+    except ValidationFailed as error:
+        assert error.errors[0].code == "INVALID_CURSOR"  # noqa: PT017 - hypothesis, not pytest.raises
+
+
+def test_redaction_of_secrets_and_personal_data() -> None:
+    record = {
+        "password": "Secret123!",
+        "body": {"code": "123456", "dateOfBirth": "1984-03-12", "participant_number": "100001"},
+        "headers": {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2ln"},
+        "message": "sent to jane.doe@example.com with eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2ln",
+        "count": 3,
+    }
+    safe = json.dumps(redact(record))
+    for secret in ("Secret123!", "123456", "1984-03-12", "100001", "jane.doe@example.com", "eyJ"):
+        assert secret not in safe
+    assert mask_email("jane.doe@example.com") == "j***@e***.com"
+    assert redact(record)["count"] == 3
+
+
+def test_logger_output_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = get_logger("test")
+    logger.info("login", extra={"password": "Hunter2Hunter2", "email": "john@example.org"})
+    out = capsys.readouterr()
+    assert '"message":"login"' in out.out.replace(" ", "")
+    assert "Hunter2Hunter2" not in out.out + out.err
+    assert "john@example.org" not in out.out + out.err
