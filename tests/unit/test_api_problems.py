@@ -89,7 +89,8 @@ def test_field_errors_have_contract_paths_and_language() -> None:
     }
     status, body, headers = call("POST", "/things", payload, headers={"Accept-Language": "en-CA"})
     assert status == 400
-    assert body["code"] == "VALIDATION_FAILED" and body["title"] == "Invalid data"
+    assert body["code"] == "VALIDATION_FAILED"
+    assert body["title"] == "Invalid data"
     fields = {(e["field"], e["code"]) for e in body["errors"]}
     assert ("treatments[1].dateOfService", "INVALID_DATE") in fields
     assert ("treatments[1].amount", "INVALID_AMOUNT") in fields
@@ -100,7 +101,8 @@ def test_field_errors_have_contract_paths_and_language() -> None:
 
 def test_malformed_json_is_a_400() -> None:
     status, body, _ = call("POST", "/things", "{not json")
-    assert status == 400 and body["code"] == "VALIDATION_FAILED"
+    assert status == 400
+    assert body["code"] == "VALIDATION_FAILED"
     status, body, _ = call("POST", "/things", None)
     assert status == 400
 
@@ -114,14 +116,16 @@ def test_not_found_and_unknown_route_in_french_by_default() -> None:
 
 def test_crash_is_a_500_problem_without_details() -> None:
     status, body, _ = call("GET", "/boom")
-    assert status == 500 and body["code"] == "INTERNAL_ERROR"
+    assert status == 500
+    assert body["code"] == "INTERNAL_ERROR"
     assert "secret detail" not in json.dumps(body)
 
 
 def test_query_limits() -> None:
     assert call("GET", "/paged", query={"limit": "5"})[1] == {"limit": 5}
     status, body, _ = call("GET", "/paged", query={"limit": "500"})
-    assert status == 400 and body["errors"][0]["field"] == "limit"
+    assert status == 400
+    assert body["errors"][0]["field"] == "limit"
     status, body, _ = call("GET", "/paged", query={"limit": "abc"})
     assert status == 400
 
