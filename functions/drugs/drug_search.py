@@ -93,18 +93,19 @@ class SearchDocument:
 
 
 def strength_words(strength: str, unit: str) -> list[str]:
-    """``("10", "MG")`` -> ``["10", "10mg"]`` so ``lipitor 10`` and ``lipitor 10mg`` both narrow."""
+    """``("10", "MG")`` -> ``["10", "mg", "10mg"]``: ``lipitor 10``, ``lipitor 10 mg`` and
+    ``lipitor 10mg`` all narrow; ``("0.50", "MG")`` -> ``["0", "5", "mg", "05mg"]``."""
     value = strength.strip()
-    if not value:
-        return []
     if "." in value:
         value = value.rstrip("0").rstrip(".")
-    compact = normalized(value).replace(" ", "")
-    unit_word = normalized(unit.split("/")[0]).replace(" ", "")
-    out = [compact] if compact else []
-    if compact and unit_word:
-        out.append(compact + unit_word)
-    return out
+    value_words = words(value)
+    if not value_words:
+        return []
+    unit_words = words(unit.split("/")[0])
+    out = [*value_words, *unit_words]
+    if unit_words:
+        out.append("".join(value_words) + unit_words[0])
+    return list(dict.fromkeys(out))
 
 
 def encode_entry(rank: int, din: str, search_words: Iterable[str]) -> str:
