@@ -240,8 +240,8 @@ def _parse(archive: zipfile.ZipFile, errors: list[RowError]) -> ParsedExtract:
         rows_read += 1
         if drug := drugs.get(row[0]):
             # The extract marks a few codes with a trailing asterisk (``L04AA40*``).
-            atc = re.sub(r"[^A-Z0-9]", "", row[1].upper())
-            if atc and not _ATC.match(atc):
+            atc = row[1].upper().rstrip("*").strip()
+            if (atc or row[1]) and not _ATC.match(atc):
                 errors.append(RowError("ther.txt", line, "INVALID_ATC_CODE"))
                 continue
             _add_unique(drug.atc_codes, atc or None)
