@@ -33,7 +33,7 @@ _CURSOR_KEYS = frozenset({"page", "offset"})
 
 
 # ---------------------------------------------------------------- response models
-class IngredientOut(OutputModel):
+class DrugIngredient(OutputModel):
     """An active ingredient and its strength."""
 
     name: str
@@ -41,7 +41,7 @@ class IngredientOut(OutputModel):
     unit: str
 
 
-class DrugOut(OutputModel):
+class Drug(OutputModel):
     """A product of Health Canada's Drug Product Database (names in the caller's language when given)."""
 
     din: str = Field(pattern=r"^\d{8}$")
@@ -51,7 +51,7 @@ class DrugOut(OutputModel):
     form: str | None = Field(default=None, description="Pharmaceutical form(s), comma separated")
     routes: list[str] = Field(default_factory=list)
     schedule: list[str] = Field(default_factory=list)
-    ingredients: list[IngredientOut] = Field(default_factory=list)
+    ingredients: list[DrugIngredient] = Field(default_factory=list)
     atc_code: str | None = None
     ai_group_no: str | None = Field(default=None, description="Interchangeable group (same ingredients and strengths)")
     status: Literal["MARKETED", "NOT_MARKETED"]
@@ -60,11 +60,11 @@ class DrugOut(OutputModel):
 class DrugPage(OutputModel):
     """One page of search results."""
 
-    items: list[DrugOut]
+    items: list[Drug]
     next_cursor: str | None = None
 
 
-class AlternativeOut(OutputModel):
+class LowestCostAlternative(OutputModel):
     """An interchangeable product the plan pays in full (before coinsurance)."""
 
     din: str
@@ -73,24 +73,24 @@ class AlternativeOut(OutputModel):
     unit_price: str | None = Field(default=None, description="BC PharmaCare unit price (up to 4 decimals)")
 
 
-class GenericSubstitutionOut(OutputModel):
+class GenericSubstitution(OutputModel):
     """Generic substitution (lowest cost alternative)."""
 
     applies: bool
-    lowest_cost_alternatives: list[AlternativeOut] = Field(default_factory=list)
+    lowest_cost_alternatives: list[LowestCostAlternative] = Field(default_factory=list)
     max_eligible_unit_price: str | None = Field(
         default=None, description="Most the plan recognizes per unit (tablet, mL...), up to 4 decimals"
     )
 
 
-class ReasonOut(OutputModel):
+class CoverageReason(OutputModel):
     """Why: a stable code and a message in the caller's language."""
 
     code: str
     message: str
 
 
-class CoverageOut(OutputModel):
+class Coverage(OutputModel):
     """ "Vérifier mon admissibilité": is this drug covered for this person today."""
 
     din: str
@@ -98,9 +98,9 @@ class CoverageOut(OutputModel):
     covered: bool
     coinsurance_percent: int | None = None
     prior_authorization_required: bool
-    generic_substitution: GenericSubstitutionOut
+    generic_substitution: GenericSubstitution
     dispensing_fee_cap: str | None = None
-    reasons: list[ReasonOut]
+    reasons: list[CoverageReason]
     checked_on: date
 
 
@@ -111,12 +111,12 @@ def _pick(document: dict[str, Any], name: str, lang: str) -> Any:
     return document.get(name)
 
 
-def drug_view(document: dict[str, Any], lang: str) -> DrugOut:
+def drug_view(document: dict[str, Any], lang: str) -> Drug:
     """The contract's ``Drug`` from a product document, in ``lang`` where the extract has French."""
     french = lang.startswith("fr")
     forms = _pick(document, "forms", lang) or []
     ingredients = [
-        IngredientOut(
+        DrugIngredient(
             name=(ing.get("nameFr") if french and ing.get("nameFr") else ing["name"]),
             strength=str(ing.get("strength", "")),
             unit=(ing.get("unitFr") if french and ing.get("unitFr") else str(ing.get("unit", ""))),
@@ -124,7 +124,7 @@ def drug_view(document: dict[str, Any], lang: str) -> DrugOut:
         for ing in document.get("ingredients") or []
     ]
     atc_codes = document.get("atcCodes") or []
-    return DrugOut(
+    return Drug(
         din=str(document["din"]),
         brand_name=str(_pick(document, "brandName", lang) or document.get("brandName", "")),
         descriptor=_pick(document, "descriptor", lang),
@@ -196,7 +196,7 @@ def search(q: str, limit: int, cursor: str | None, lang: str) -> DrugPage:
     return DrugPage(items=items, next_cursor=encode_cursor(next_key, query.scope))
 
 
-def get_drug(din: str, lang: str) -> DrugOut:
+def get_drug(din: str, lang: str) -> Drug:
     """``GET /v1/drugs/{din}`` (a product no longer marketed is still shown, with its status)."""
     item = get_drug_item(din)
     if not item:
@@ -224,7 +224,7 @@ def _unit_price(value: Any) -> str | None:
     return f"{whole}.{decimals.ljust(2, '0')}"
 
 
-def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date | None = None) -> CoverageOut:
+def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date | None = None) -> Coverage:
     """``GET /v1/drugs/{din}/coverage?personId=``: for a person of the caller's certificate only."""
     member = get_member(caller.contract_number, caller.participant_number)
     if member is None:
@@ -246,16 +246,16 @@ def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date
         plan.drugs,
         eligibility_on(person, member, plan, on),
     )
-    return CoverageOut(
+    return Coverage(
         din=din,
         person_id=person_id,
         covered=decision.covered,
         coinsurance_percent=decision.coinsurance_percent,
         prior_authorization_required=decision.prior_authorization_required,
-        generic_substitution=GenericSubstitutionOut(
+        generic_substitution=GenericSubstitution(
             applies=decision.generic_substitution_applies,
             lowest_cost_alternatives=[
-                AlternativeOut(
+                LowestCostAlternative(
                     din=alt.din,
                     brand_name=alt.brand_name,
                     company=alt.company,
@@ -266,6 +266,6 @@ def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date
             max_eligible_unit_price=_unit_price(decision.max_eligible_unit_price),
         ),
         dispensing_fee_cap=f"{decision.dispensing_fee_cap:.2f}" if decision.dispensing_fee_cap is not None else None,
-        reasons=[ReasonOut(**reason) for reason in localized_reasons(decision, lang)],
+        reasons=[CoverageReason(**reason) for reason in localized_reasons(decision, lang)],
         checked_on=on,
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from drug_search import MAX_QUERY_LENGTH
-from drug_service import CoverageOut, DrugOut, DrugPage, check_coverage, get_drug, search
+from drug_service import Coverage, Drug, DrugPage, check_coverage, get_drug, search
 
 from portal_common.api import create_app, request_language
 from portal_common.identity import caller_from_event
@@ -48,7 +48,7 @@ def search_drugs(
 
 
 @app.get("/drugs/<din>", summary="One drug by DIN", tags=["Drugs"])
-def drug_by_din(din: Annotated[str, Path(max_length=32)]) -> DrugOut:
+def drug_by_din(din: Annotated[str, Path(max_length=32)]) -> Drug:
     """``404 DRUG_NOT_FOUND`` for an unknown DIN, ``400`` when it is not 8 digits."""
     caller_from_event(app.current_event.raw_event)
     return get_drug(_din(din), request_language(app))
@@ -58,7 +58,7 @@ def drug_by_din(din: Annotated[str, Path(max_length=32)]) -> DrugOut:
 def drug_coverage(
     din: Annotated[str, Path(max_length=32)],
     person_id: Annotated[str, Query(alias="personId", min_length=1, max_length=64)],
-) -> CoverageOut:
+) -> Coverage:
     """For a person of the caller's certificate (anyone else's is ``404``), under their plan, today."""
     caller = caller_from_event(app.current_event.raw_event)
     return check_coverage(caller, _din(din), person_id, request_language(app))
