@@ -170,7 +170,11 @@ class Gateway:
             )
         else:
             raw_body = request.rfile.read(length) if length else b""
-            status, headers, body = self._answer(request, method, split.path, split.query, raw_body, request_id)
+            try:
+                status, headers, body = self._answer(request, method, split.path, split.query, raw_body, request_id)
+            except Exception:  # the gateway itself failed (JWKS unreachable...): API Gateway's 5xx
+                log.error("gateway error on %s %s:\n%s", method, split.path, traceback.format_exc().rstrip())
+                status, headers, body = self._bad_gateway(request_id, "BAD_GATEWAY")
         self._write(request, method, status, headers, body, request_id)
         access_log.info("%s %s %d %.0f ms", method, split.path, status, (time.monotonic() - started) * 1000)
 
