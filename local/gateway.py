@@ -160,7 +160,15 @@ class Gateway:
             length = int(length_header) if length_header else 0
         except ValueError:
             length = -1
-        if length < 0 or length > MAX_PAYLOAD_BYTES or request.headers.get("Transfer-Encoding"):
+        if request.headers.get("Transfer-Encoding"):
+            request.close_connection = True
+            status, headers, body = self.settings.gateway_response(
+                "LENGTH_REQUIRED",
+                411,
+                request_id,
+                _problem(411, "Length Required", "Send the body with a Content-Length.", "LENGTH_REQUIRED"),
+            )
+        elif length < 0 or length > MAX_PAYLOAD_BYTES:
             request.close_connection = True
             status, headers, body = self.settings.gateway_response(
                 "REQUEST_TOO_LARGE",
