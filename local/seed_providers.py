@@ -12,8 +12,9 @@ BACKGROUND = False
 
 def directory_items() -> list[dict[str, Any]]:
     """Every providers-table item of the generated directory."""
-    from local.provider_generator import generate
     from provider_directory import build_provider, provider_items
+
+    from local.provider_generator import generate
 
     items: list[dict[str, Any]] = []
     for spec in generate():

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from claim_store import CLAIM_KEY_NAMES, STATUS_KEY_NAMES, get_claim, list_claims
+
 from portal_common.claim_types import claim_types
 from portal_common.members import Member
 from portal_common.models import money_to_str

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from receipt_store import UPLOADED, receipt_key
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.directory_keys import push_recent, recent_providers_key
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
 from portal_common.problems import Conflict, FieldError, ValidationFailed
-from receipt_store import UPLOADED, receipt_key
 
 MARKER_TTL_SECONDS = 30 * 24 * 3600
 _ATTEMPTS = 4
@@ -80,7 +80,9 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
                     "TableName": table,
                     "Key": to_item(receipt_key(receipt_id)),
                     "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
-                    "ConditionExpression": "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)",
+                    "ConditionExpression": (
+                        "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)"
+                    ),
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": to_item(
                         {

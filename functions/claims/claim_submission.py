@@ -19,6 +19,8 @@ from typing import Any
 from claim_store import ClaimWrite, write_claim
 from claims_models import ClaimSubmission
 from member_context import canada_today, load_member
+from receipt_store import RECEIPT_ID, UPLOADED, now_iso, receipt_key
+
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
 from portal_common.config import get_settings
 from portal_common.directory_keys import provider_key
@@ -29,7 +31,6 @@ from portal_common.members import Member, eligibility_on
 from portal_common.models import money_to_str
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
-from receipt_store import RECEIPT_ID, UPLOADED, now_iso, receipt_key
 
 _MONEY = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -109,7 +110,9 @@ def check_answers(
     return kept, errors
 
 
-def check_rules(sub: ClaimSubmission, inputs: RuleInputs, catalogue: ClaimTypes) -> tuple[dict[str, Any], list[FieldError]]:
+def check_rules(
+    sub: ClaimSubmission, inputs: RuleInputs, catalogue: ClaimTypes
+) -> tuple[dict[str, Any], list[FieldError]]:
     """Every domain rule of the contract; returns the kept answers and the field errors."""
     errors: list[FieldError] = []
     claim_type = catalogue.get(sub.claim_type)
@@ -210,7 +213,9 @@ def _treatment_item(treatment: Any) -> dict[str, Any]:
     return item
 
 
-def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str) -> dict[str, Any]:
+def submit_claim(
+    caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str
+) -> dict[str, Any]:
     """Check every rule, then write the claim in one conditional transaction; the 201 body."""
     member, plan = load_member(caller)
     catalogue = claim_types()

@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any
 
+import claim_history
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.idempotency import (
@@ -22,9 +23,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
-
-import claim_history
 from claim_submission import submit_claim
 from claims_models import (
     ClaimCreated,
@@ -40,6 +38,9 @@ from claims_models import (
     ReceiptRequest,
 )
 from member_context import load_member, me_view
+from pydantic import BaseModel
+from receipt_store import create_receipt, get_receipt, receipt_view
+
 from portal_common.api import create_app, json_response, problem_response, request_language
 from portal_common.aws_clients import client
 from portal_common.claim_types import Category, claim_types
@@ -48,7 +49,6 @@ from portal_common.identity import Caller, caller_from_event
 from portal_common.log import get_logger
 from portal_common.models import dump
 from portal_common.problems import Conflict, NotFound, invalid_field
-from receipt_store import create_receipt, get_receipt, receipt_view
 
 logger = get_logger("claims")
 
@@ -130,7 +130,12 @@ def list_claim_types(
     return _send(ClaimTypeList, {"items": [catalogue.render(t.code, lang, plan) for t in found]})
 
 
-@app.get("/claim-types/<code>", summary="One claim type with its questions", tags=["Claim types"], responses=_ok(ClaimTypeOut))
+@app.get(
+    "/claim-types/<code>",
+    summary="One claim type with its questions",
+    tags=["Claim types"],
+    responses=_ok(ClaimTypeOut),
+)
 def get_claim_type(code: str) -> Response[str]:
     """A claim type rendered for the caller's plan (``covered`` says whether the plan pays it)."""
     _, plan = load_member(_caller())
@@ -157,7 +162,7 @@ def post_receipt(body: ReceiptRequest) -> Response[str]:
 
 
 @app.get("/receipts/<receiptId>", summary="A receipt's status", tags=["Receipts"], responses=_ok(ReceiptOut))
-def get_receipt_status(receiptId: str) -> Response[str]:  # noqa: N803 - the contract's path parameter
+def get_receipt_status(receiptId: str) -> Response[str]:
     """``PENDING_UPLOAD`` until the uploaded object is checked, then ``UPLOADED`` or ``REJECTED``."""
     return _send(ReceiptOut, receipt_view(get_receipt(_caller().member_key, receiptId)))
 
@@ -206,7 +211,9 @@ def post_claim(body: ClaimSubmission) -> Response[str]:
     key = _idempotency_key()
     raw = app.current_event.json_body
     run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
-    created = run(request={"member": caller.member_key, "key": key, "body": raw}, caller=caller, submission=body, lang=_lang())
+    created = run(
+        request={"member": caller.member_key, "key": key, "body": raw}, caller=caller, submission=body, lang=_lang()
+    )
     return json_response(created, status=201, headers={"Location": f"/v1/claims/{created['claimId']}"})
 
 
@@ -222,7 +229,7 @@ def get_claims(
 
 
 @app.get("/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=_ok(ClaimDetail))
-def get_claim(claimId: str) -> Response[str]:  # noqa: N803 - the contract's path parameter
+def get_claim(claimId: str) -> Response[str]:
     """The claim as submitted, its status history and, once processed, its adjudication."""
     member, _ = load_member(_caller())
     return _send(ClaimDetail, claim_history.detail(member, claimId, _lang()))

@@ -85,10 +85,12 @@ class ClaimSubmission(InputModel):
     claim_type: Code
     patient_id: OpaqueId
     provider_id: OpaqueId | None = None
-    answers: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], AnswerValue], Field(max_length=50)] = {}
+    answers: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], AnswerValue], Field(max_length=50)] = (
+        Field(default_factory=dict)
+    )
     treatments: Annotated[list[Treatment], Field(min_length=1, max_length=20)]
     drug: DrugDetails | None = None
-    receipt_ids: Annotated[list[OpaqueId], Field(max_length=10)] = []
+    receipt_ids: Annotated[list[OpaqueId], Field(max_length=10)] = Field(default_factory=list)
     additional_info: LongText | None = None
     authorization: Authorization
 

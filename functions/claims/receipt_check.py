@@ -6,9 +6,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from receipt_store import check_uploaded_object
 
 from portal_common.log import get_logger
-from receipt_store import check_uploaded_object
 
 logger = get_logger("receipt-check")
 

@@ -5,7 +5,7 @@ Providers table layout (one partition per provider):
 | item | PK | SK | index keys |
 | --- | --- | --- | --- |
 | provider | ``PROVIDER#<id>`` | ``PROVIDER`` | ``GSI1PK=PHONE#<E.164>``, ``GSI1SK=<type>#<id>`` |
-| name entry | ``PROVIDER#<id>`` | ``NAME#<kind>`` | ``GSI2PK=NAME#<kind>#<first 2 letters>``, ``GSI2SK=<folded name>#<id>`` |
+| name entry | ``PROVIDER#<id>`` | ``NAME#<kind>`` | ``GSI2PK=NAME#<kind>#<2 letters>``, ``GSI2SK=<name>#<id>`` |
 | uniqueness | ``UNIQUE#<E.164>#<type>#<name key>`` | ``UNIQUE`` | |
 
 Name entries carry a copy of the provider, so a search is one bounded ``Query`` (``Limit``) with
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from provider_rules import display_name, name_key, name_prefix
+
+from portal_common.aws_clients import client
 from portal_common.claim_types import claim_types
 from portal_common.config import get_settings
 from portal_common.directory_keys import provider_key, recent_providers_key
 from portal_common.dynamo import batch_get, get_item, is_conditional_failure, query, to_item
-from portal_common.aws_clients import client
 from portal_common.ids import sortable_id
-from provider_rules import display_name, name_key, name_prefix
 
 MIN_PREFIX = 2
 _PROVIDER_FIELDS = (

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import StringConstraints
-
-from portal_common.api import create_app, json_response, request_language
-from portal_common.claim_types import claim_types
-from portal_common.identity import caller_from_event
-from portal_common.log import get_logger
-from portal_common.models import InputModel, OutputModel, dump
-from portal_common.problems import FieldError, ValidationFailed, invalid_field
 from provider_directory import (
     MIN_PREFIX,
     add_provider,
@@ -32,6 +24,14 @@ from provider_rules import (
     normalize_postal_code,
     postal_code_matches_province,
 )
+from pydantic import StringConstraints
+
+from portal_common.api import create_app, json_response, request_language
+from portal_common.claim_types import claim_types
+from portal_common.identity import caller_from_event
+from portal_common.log import get_logger
+from portal_common.models import InputModel, OutputModel, dump
+from portal_common.problems import FieldError, ValidationFailed, invalid_field
 
 logger = get_logger("providers")
 app = create_app(logger)
@@ -39,7 +39,7 @@ app = create_app(logger)
 _TEXT = r"^[^\x00-\x1F\x7F]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=_TEXT)]
 Province = Literal["NL", "NS", "PE", "NB", "QC", "ON", "MB", "SK", "AB", "BC", "YT", "NT", "NU"]
-assert set(PROVINCES) == set(Province.__args__)  # noqa: S101 - one list of provinces
+assert set(PROVINCES) == set(get_args(Province))  # one list of provinces
 
 
 class AddressIn(InputModel):
@@ -59,7 +59,9 @@ class ProviderIn(InputModel):
     provider_type: Annotated[str, StringConstraints(min_length=2, max_length=40, pattern=r"^[A-Z][A-Z_]+$")]
     phone: Annotated[str, StringConstraints(min_length=10, max_length=25)]
     address: AddressIn
-    registration_number: Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
+    registration_number: (
+        Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9\-]+$")] | None
+    ) = None
 
 
 class AddressOut(OutputModel):
@@ -111,23 +113,28 @@ def _provider_types(claim_type: str | None, field: str = "claimType") -> list[st
     return list(found.provider_types)
 
 
-@app.get("/providers/recent", summary="Providers the member used before for a claim type", tags=["Providers"],
-         responses=_ok(ProviderList))
-def get_recent(claimType: Annotated[str, Query(min_length=2, max_length=40)]) -> Response[str]:  # noqa: N803
+@app.get(
+    "/providers/recent",
+    summary="Providers the member used before for a claim type",
+    tags=["Providers"],
+    responses=_ok(ProviderList),
+)
+def get_recent(claimType: Annotated[str, Query(min_length=2, max_length=40)]) -> Response[str]:
     """Most recent first; empty when the member never claimed this type with a provider."""
     caller = caller_from_event(app.current_event.raw_event)
     _provider_types(claimType)
     return _list(recent_providers(caller.member_key, claimType))
 
 
-@app.get("/providers", summary="Search providers by phone or name prefix", tags=["Providers"],
-         responses=_ok(ProviderList))
+@app.get(
+    "/providers", summary="Search providers by phone or name prefix", tags=["Providers"], responses=_ok(ProviderList)
+)
 def search(
     phone: Annotated[str | None, Query(max_length=25)] = None,
-    firstName: Annotated[str | None, Query(max_length=80)] = None,  # noqa: N803
-    lastName: Annotated[str | None, Query(max_length=80)] = None,  # noqa: N803
+    firstName: Annotated[str | None, Query(max_length=80)] = None,
+    lastName: Annotated[str | None, Query(max_length=80)] = None,
     name: Annotated[str | None, Query(max_length=120)] = None,
-    claimType: Annotated[str | None, Query(max_length=40)] = None,  # noqa: N803
+    claimType: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Response[str]:
     """Phone in any format (E.164 match), or names by prefix ignoring case and accents."""

@@ -224,4 +224,3 @@ def claim_types() -> ClaimTypes:
     """The catalogue of this container (read and validated once)."""
     data = json.loads(_PATH.read_text(encoding="utf-8"))
     return ClaimTypes(Catalogue.model_validate(data))
-
