@@ -139,8 +139,8 @@ def test_redaction_of_secrets_and_personal_data() -> None:
 
 
 def test_logger_output_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
-    # A service name no other test uses: Powertools reuses a logger (and the stream it captured) by name.
-    logger = get_logger("test-redaction")
+    # A service name of its own: Powertools shares handlers between loggers of one service.
+    logger = get_logger("redaction-test")
     logger.info("login", extra={"password": "Hunter2Hunter2", "email": "john@example.org"})
     out = capsys.readouterr()
     assert '"message":"login"' in out.out.replace(" ", "")
