@@ -74,7 +74,7 @@ NEW = {
     "firstName": "Anne",
     "lastName": "Bérubé",
     "providerType": "OSTEOPATH",
-    "phone": "(819) 555-0177",
+    "phone": "(819) 555-0299",
     "address": {"line1": "12, rue Principale", "city": "Sherbrooke", "province": "QC", "postalCode": "j1h4a1"},
 }
 
@@ -82,12 +82,12 @@ NEW = {
 def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
     status, created, _ = providers_call("POST", "/providers", body=NEW)
     assert status == 201, created
-    assert created["source"] == "MEMBER_ADDED" and created["phone"] == "+18195550177"
+    assert created["source"] == "MEMBER_ADDED" and created["phone"] == "+18195550299"
     assert created["address"]["postalCode"] == "J1H 4A1"
-    same = {**NEW, "phone": "819.555.0177", "lastName": "BERUBE"}
+    same = {**NEW, "phone": "819.555.0299", "lastName": "BERUBE"}
     status, again, _ = providers_call("POST", "/providers", member=SOPHIE, body=same)
     assert status == 200 and again["providerId"] == created["providerId"]
-    _, found, _ = providers_call("GET", "/providers", query={"phone": "8195550177"})
+    _, found, _ = providers_call("GET", "/providers", query={"phone": "8195550299"})
     assert [p["providerId"] for p in found["items"]] == [created["providerId"]]
     # The directory's own providers are unique too.
     status, existing, _ = providers_call(
