@@ -103,7 +103,6 @@ def providers_call(method: str, path: str, **kwargs: Any) -> tuple[int, Any, dic
 def seed_directory(full: bool = False) -> None:
     """Write the known demo providers (or the whole generated directory) into the providers table."""
     from local.seed_providers import directory_items, seed
-
     from portal_common.config import get_settings
     from portal_common.dynamo import batch_write
 
@@ -128,7 +127,10 @@ def s3_event(bucket: str, key: str) -> dict[str, Any]:
 
 
 def uploaded_receipt(
-    member: tuple[str, str] = MARIE, content: bytes = PDF, content_type: str = "application/pdf", size: int | None = None
+    member: tuple[str, str] = MARIE,
+    content: bytes = PDF,
+    content_type: str = "application/pdf",
+    size: int | None = None,
 ) -> tuple[str, str]:
     """Create a receipt, put its object, run the receipt check: ``(receiptId, status)``."""
     import receipt_check

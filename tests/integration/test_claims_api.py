@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import uuid
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -334,7 +333,9 @@ def test_each_submission_rule(world: Any, change: dict[str, Any], field: str, co
 
 
 def test_referral_required_by_the_plan(world: Any) -> None:
-    body = physio_claim(person_id(MARIE, "Marie"), claimType="MASSAGE_THERAPY", providerId="PDEMO0000000000000000000003")
+    body = physio_claim(
+        person_id(MARIE, "Marie"), claimType="MASSAGE_THERAPY", providerId="PDEMO0000000000000000000003"
+    )
     status, problem, _ = submit(body)
     assert status == 400 and _errors(problem) == {"answers.referral": "REQUIRED"}
     body["answers"] = {**body["answers"], "referral": True, "referralDate": days_ago(30)}
@@ -609,5 +610,3 @@ def test_publisher_reports_failed_records(world: Any) -> None:
 
     with pytest.raises(claim_stream_publisher.PublishError):
         handler(DynamoDBRecord({"eventName": "INSERT", "dynamodb": {"NewImage": image, "SequenceNumber": "1"}}))
-
-

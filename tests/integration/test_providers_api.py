@@ -43,8 +43,9 @@ def test_claim_type_filter_keeps_its_provider_types(directory: Any) -> None:
 
 
 def test_directory_covers_every_type_and_province(directory: Any) -> None:
-    from local.provider_generator import generate
     from provider_rules import POSTAL_PREFIXES, normalize_phone, postal_code_matches_province
+
+    from local.provider_generator import generate
 
     providers = list(generate())
     assert len(providers) >= 400

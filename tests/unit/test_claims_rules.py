@@ -51,7 +51,9 @@ def test_visibility_follows_show_if_chains() -> None:
     questions = dict(claim_types().questions_for("PHYSIOTHERAPY", None))
     assert not visible("workInjuryClaim", questions, {"accident": False, "accidentType": "WORK"})
     assert visible("workInjuryClaim", questions, {"accident": True, "accidentType": "WORK"})
-    assert not visible("workInjuryClaimNumber", questions, {"accident": True, "accidentType": "SPORT", "workInjuryClaim": True})
+    assert not visible(
+        "workInjuryClaimNumber", questions, {"accident": True, "accidentType": "SPORT", "workInjuryClaim": True}
+    )
 
 
 def test_recent_providers_are_bounded_and_most_recent_first() -> None:
