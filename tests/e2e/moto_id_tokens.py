@@ -8,6 +8,7 @@ JWKS exactly as it verifies a token from the real flow.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from pathlib import Path
@@ -35,7 +36,7 @@ def id_token_for_member(workdir: Path, contract: str, participant: str, email: s
     )
     pool, client_id = env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]
     password = "Aa1!" + secrets.token_urlsafe(16)
-    try:
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):
         cognito.admin_create_user(
             UserPoolId=pool,
             Username=email,
@@ -47,8 +48,6 @@ def id_token_for_member(workdir: Path, contract: str, participant: str, email: s
             ],
             MessageAction="SUPPRESS",
         )
-    except cognito.exceptions.UsernameExistsException:
-        pass
     cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     result = cognito.admin_initiate_auth(
         UserPoolId=pool,

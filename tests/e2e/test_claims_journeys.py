@@ -98,7 +98,8 @@ def test_medical_claim_journey(ready: LocalStackProcess, patient_name: str) -> N
     created = member.post("/v1/claims", body, headers={"Idempotency-Key": key})
     assert created.status_code == 201, created.text
     again = member.post("/v1/claims", body, headers={"Idempotency-Key": key})
-    assert again.status_code == 201 and again.json()["claimId"] == created.json()["claimId"]
+    assert again.status_code == 201
+    assert again.json()["claimId"] == created.json()["claimId"]
     claim_id = created.json()["claimId"]
     assert created.json()["totalClaimed"] == "180.00"
     history = member.get("/v1/claims").json()["items"]
@@ -119,7 +120,8 @@ def test_drug_claim_journey(ready: LocalStackProcess, patient_name: str) -> None
     member = Member(ready, "G2002", "200001")
     # 1. Type "Médicament" in the search bar.
     drug = member.get("/v1/claim-types", params={"q": "Médicament"}).json()["items"][0]
-    assert drug["code"] == "DRUG" and drug["name"] == "Médicament"
+    assert drug["code"] == "DRUG"
+    assert drug["name"] == "Médicament"
     # 2. Who, the questions, the receipts, additional information.
     me = member.get("/v1/me").json()
     patient = next(p for p in me["persons"] if p["firstName"] == patient_name)
@@ -142,5 +144,6 @@ def test_drug_claim_journey(ready: LocalStackProcess, patient_name: str) -> None
     listed = member.get("/v1/claims", params={"limit": "5"}).json()["items"]
     assert claim_id in [c["claimId"] for c in listed]
     detail = member.get(f"/v1/claims/{claim_id}").json()
-    assert detail["drug"]["din"] == "02242903" and "provider" not in detail
+    assert detail["drug"]["din"] == "02242903"
+    assert "provider" not in detail
     ready.wait_until_idle()

@@ -44,7 +44,8 @@ def test_me_lists_persons_with_eligibility_today(world: Any) -> None:
     assert body["plan"]["planId"] == "PLAN-ESSENTIEL"
     assert body["contractNumber"] == "G1001"
     persons = {p["firstName"]: p for p in body["persons"]}
-    assert persons["David"]["relationship"] == "SELF" and persons["David"]["eligible"]
+    assert persons["David"]["relationship"] == "SELF"
+    assert persons["David"]["eligible"]
     assert persons["Emily"]["eligible"] is True  # full-time student under 25
     assert persons["Lucas"]["eligible"] is False  # 22, not a student
     assert persons["Lucas"]["ineligibleReasonCode"] == "CHILD_OVER_AGE"
@@ -66,7 +67,8 @@ def test_me_requires_a_signed_in_caller_with_a_certificate(world: Any) -> None:
     status, body, _ = claims_call("GET", "/me", member=None)
     assert status == 401
     status, body, _ = claims_call("GET", "/me", member=("G9999", "999999"))
-    assert status == 404 and body["code"] == "MEMBER_NOT_FOUND"
+    assert status == 404
+    assert body["code"] == "MEMBER_NOT_FOUND"
 
 
 # ---------------------------------------------------------------- claim types
@@ -101,16 +103,19 @@ def test_other_lists_the_other_category_and_category_filters(world: Any) -> None
     _, body, _ = claims_call("GET", "/claim-types", member=SOPHIE, query={"category": "DENTAL"})
     assert {t["code"] for t in body["items"]} == {"DENTAL_PREVENTIVE", "DENTAL_BASIC", "DENTAL_MAJOR", "ORTHODONTICS"}
     status, body, _ = claims_call("GET", "/claim-types", member=SOPHIE, query={"category": "NOPE"})
-    assert status == 400 and body["errors"][0]["field"] == "category"
+    assert status == 400
+    assert body["errors"][0]["field"] == "category"
 
 
 def test_drug_type_is_named_per_contract_and_localized(world: Any) -> None:
     _, fr, _ = claims_call("GET", "/claim-types/DRUG")
     _, en, _ = claims_call("GET", "/claim-types/DRUG", headers={"Accept-Language": "en-CA"})
     assert (fr["name"], en["name"]) == ("Médicament", "Prescription drug")
-    assert fr["requiresProvider"] is False and fr["requiresReceipts"] is True
+    assert fr["requiresProvider"] is False
+    assert fr["requiresReceipts"] is True
     status, body, _ = claims_call("GET", "/claim-types/NOPE")
-    assert status == 404 and body["code"] == "CLAIM_TYPE_NOT_FOUND"
+    assert status == 404
+    assert body["code"] == "CLAIM_TYPE_NOT_FOUND"
 
 
 def test_plan_referral_requirement_makes_the_question_required(world: Any) -> None:
@@ -168,7 +173,8 @@ def test_presigned_post_policy_enforces_key_type_and_size(world: Any) -> None:
 )
 def test_receipt_requests_are_validated(world: Any, body: dict[str, Any]) -> None:
     status, problem, _ = claims_call("POST", "/receipts", body=body)
-    assert status == 400 and problem["code"] == "VALIDATION_FAILED"
+    assert status == 400
+    assert problem["code"] == "VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize(
@@ -204,7 +210,7 @@ def test_receipt_check_is_idempotent_and_deletes_orphans(world: Any) -> None:
     from portal_common.config import get_settings
     from tests.claims_support import s3_event
 
-    receipt_id, status = uploaded_receipt()
+    receipt_id, _status = uploaded_receipt()
     bucket = get_settings().documents_bucket
     again = receipt_check.lambda_handler(s3_event(bucket, f"receipts/{receipt_id}"), FakeContext())
     assert again["outcomes"] == ["skipped-already-checked"]
@@ -216,7 +222,8 @@ def test_receipt_check_is_idempotent_and_deletes_orphans(world: Any) -> None:
 def test_another_members_receipt_is_not_found(world: Any) -> None:
     receipt_id, _ = uploaded_receipt(member=MARIE)
     status, body, _ = claims_call("GET", f"/receipts/{receipt_id}", member=SOPHIE)
-    assert status == 404 and body["code"] == "RECEIPT_NOT_FOUND"
+    assert status == 404
+    assert body["code"] == "RECEIPT_NOT_FOUND"
     status, _, _ = claims_call("GET", "/receipts/not-an-id", member=MARIE)
     assert status == 404
 
@@ -226,9 +233,10 @@ def test_another_members_receipt_is_not_found(world: Any) -> None:
 
 def test_submit_then_history_and_detail(world: Any) -> None:
     marie = person_id(MARIE, "Marie")
-    status, created, headers = submit(physio_claim(marie))
+    status, created, _headers = submit(physio_claim(marie))
     assert status == 201, created
-    assert created["status"] == "SUBMITTED" and created["totalClaimed"] == "85.00"
+    assert created["status"] == "SUBMITTED"
+    assert created["totalClaimed"] == "85.00"
     claim_id = created["claimId"]
     status, page, _ = claims_call("GET", "/claims")
     assert status == 200
@@ -269,7 +277,7 @@ def test_dependant_claim_and_recent_providers(world: Any) -> None:
     from tests.claims_support import api_event, invoke
 
     lea = person_id(MARIE, "Léa")
-    status, created, _ = submit(physio_claim(lea))
+    status, _created, _ = submit(physio_claim(lea))
     assert status == 201
     status, body, _ = invoke(
         providers_api.lambda_handler, api_event("GET", "/providers/recent", query={"claimType": "PHYSIOTHERAPY"})
@@ -294,12 +302,12 @@ def _errors(body: dict[str, Any]) -> dict[str, str]:
         ({"authorization": {"accepted": False}}, "authorization.accepted", "AUTHORIZATION_REQUIRED"),
         ({"treatments": []}, "treatments", "TOO_FEW"),
         ({"treatments": [{"dateOfService": days_ago(1), "amount": "10.00"}] * 21}, "treatments", "TOO_MANY"),
-        ({"treatments": [{"dateOfService": days_ago(1), "amount": "0.00"}]}, "treatments[0].amount", "AMOUNT_NOT_POSITIVE"),
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "0.00"}]}, "treatments[0].amount", "AMOUNT_NOT_POSITIVE"),  # noqa: E501
         ({"treatments": [{"dateOfService": days_ago(1), "amount": "-5.00"}]}, "treatments[0].amount", "INVALID_AMOUNT"),
         ({"treatments": [{"dateOfService": days_ago(1), "amount": 85.5}]}, "treatments[0].amount", "INVALID_AMOUNT"),
-        ({"treatments": [{"dateOfService": days_ago(-2), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_IN_FUTURE"),
-        ({"treatments": [{"dateOfService": days_ago(400), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_TOO_OLD"),
-        ({"treatments": [{"dateOfService": "2026-02-30", "amount": "10.00"}]}, "treatments[0].dateOfService", "INVALID_DATE"),
+        ({"treatments": [{"dateOfService": days_ago(-2), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_IN_FUTURE"),  # noqa: E501
+        ({"treatments": [{"dateOfService": days_ago(400), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_TOO_OLD"),  # noqa: E501
+        ({"treatments": [{"dateOfService": "2026-02-30", "amount": "10.00"}]}, "treatments[0].dateOfService", "INVALID_DATE"),  # noqa: E501
         ({"claimType": "NOPE"}, "claimType", "UNKNOWN_CLAIM_TYPE"),
         ({"claimType": "ORTHODONTICS"}, "claimType", "CLAIM_TYPE_NOT_COVERED"),
         ({"patientId": "p_0000000000000000"}, "patientId", "UNKNOWN_PATIENT"),
@@ -337,7 +345,8 @@ def test_referral_required_by_the_plan(world: Any) -> None:
         person_id(MARIE, "Marie"), claimType="MASSAGE_THERAPY", providerId="PDEMO0000000000000000000003"
     )
     status, problem, _ = submit(body)
-    assert status == 400 and _errors(problem) == {"answers.referral": "REQUIRED"}
+    assert status == 400
+    assert _errors(problem) == {"answers.referral": "REQUIRED"}
     body["answers"] = {**body["answers"], "referral": True, "referralDate": days_ago(30)}
     status, created, _ = submit(body)
     assert status == 201, created
@@ -346,7 +355,8 @@ def test_referral_required_by_the_plan(world: Any) -> None:
 def test_patient_must_be_covered_on_each_date(world: Any) -> None:
     lucas = person_id(DAVID, "Lucas")  # over age today
     status, problem, _ = submit(physio_claim(lucas), member=DAVID)
-    assert status == 400 and _errors(problem) == {"treatments[0].dateOfService": "PATIENT_NOT_COVERED"}
+    assert status == 400
+    assert _errors(problem) == {"treatments[0].dateOfService": "PATIENT_NOT_COVERED"}
     emily = person_id(DAVID, "Emily")
     status, _, _ = submit(physio_claim(emily), member=DAVID)
     assert status == 201
@@ -392,7 +402,8 @@ def test_drug_claim_needs_an_uploaded_receipt_and_no_provider(world: Any) -> Non
     status, created, _ = submit({**body, "receiptIds": [receipt_id]}, member=OLIVIA)
     assert status == 201, created
     _, detail, _ = claims_call("GET", f"/claims/{created['claimId']}", member=OLIVIA)
-    assert detail["drug"]["din"] == "02242903" and detail["receiptIds"] == [receipt_id]
+    assert detail["drug"]["din"] == "02242903"
+    assert detail["receiptIds"] == [receipt_id]
     assert "provider" not in detail
     # The receipt now backs that claim and cannot back another one.
     status, problem, _ = submit({**body, "receiptIds": [receipt_id]}, member=OLIVIA)
@@ -404,7 +415,7 @@ def test_drug_claim_needs_an_uploaded_receipt_and_no_provider(world: Any) -> Non
 def test_someone_elses_receipt_cannot_be_attached(world: Any) -> None:
     receipt_id, _ = uploaded_receipt(member=MARIE)
     body = physio_claim(person_id(SOPHIE, "Sophie"), receiptIds=[receipt_id])
-    status, problem, _ = submit(body, member=SOPHIE)
+    _status, problem, _ = submit(body, member=SOPHIE)
     assert _errors(problem) == {"receiptIds[0]": "RECEIPT_NOT_FOUND"}
 
 
@@ -414,7 +425,8 @@ def test_someone_elses_receipt_cannot_be_attached(world: Any) -> None:
 def test_idempotency_key_is_required_and_validated(world: Any) -> None:
     body = physio_claim(person_id(MARIE, "Marie"))
     status, problem, _ = claims_call("POST", "/claims", body=body)
-    assert status == 400 and _errors(problem) == {"Idempotency-Key": "REQUIRED"}
+    assert status == 400
+    assert _errors(problem) == {"Idempotency-Key": "REQUIRED"}
     for bad in ("short", "x" * 129, "has space inside"):
         status, problem, _ = claims_call("POST", "/claims", body=body, headers={"Idempotency-Key": bad})
         assert _errors(problem) == {"Idempotency-Key": "INVALID_IDEMPOTENCY_KEY"}, bad
@@ -444,14 +456,16 @@ def test_same_key_same_body_gives_the_same_claim(world: Any) -> None:
     assert first[1]["claimId"] == second[1]["claimId"]
     assert _claim_count("MEMBER#G1001#100001") == 1
     status, problem, _ = submit({**body, "additionalInfo": "autre chose"}, key=key)
-    assert status == 409 and problem["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert status == 409
+    assert problem["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
 def test_keys_are_scoped_to_the_member(world: Any) -> None:
     key = f"shared-{uuid.uuid4()}"
     a = submit(physio_claim(person_id(MARIE, "Marie")), key=key)
     b = submit(physio_claim(person_id(SOPHIE, "Sophie")), member=SOPHIE, key=key)
-    assert a[0] == b[0] == 201 and a[1]["claimId"] != b[1]["claimId"]
+    assert a[0] == b[0] == 201
+    assert a[1]["claimId"] != b[1]["claimId"]
 
 
 def test_the_transaction_marker_stops_a_second_claim_even_without_the_powertools_record(world: Any) -> None:
@@ -465,7 +479,8 @@ def test_the_transaction_marker_stops_a_second_claim_even_without_the_powertools
     for item in client("dynamodb").scan(TableName=table)["Items"]:
         client("dynamodb").delete_item(TableName=table, Key={"id": item["id"]})
     second = submit(body, key=key)
-    assert second[0] == 201 and second[1]["claimId"] == first[1]["claimId"]
+    assert second[0] == 201
+    assert second[1]["claimId"] == first[1]["claimId"]
     assert _claim_count("MEMBER#G1001#100001") == 1
 
 
@@ -495,7 +510,8 @@ def test_concurrent_duplicates_make_one_claim(world: Any) -> None:
     assert _claim_count("MEMBER#G1001#100001") == 1
     # After the race, a retry gets the claim.
     status, out, _ = submit(body, key=key)
-    assert status == 201 and out["claimId"] == next(o["claimId"] for s, o in results if s == 201)
+    assert status == 201
+    assert out["claimId"] == next(o["claimId"] for s, o in results if s == 201)
 
 
 # ---------------------------------------------------------------- history
@@ -515,7 +531,8 @@ def test_history_pages_filters_and_isolation(world: Any) -> None:
     assert paid == {"items": [], "nextCursor": None}
     # A cursor is bound to its caller and filter.
     status, problem, _ = claims_call("GET", "/claims", member=SOPHIE, query={"cursor": page1["nextCursor"]})
-    assert status == 400 and _errors(problem) == {"cursor": "INVALID_CURSOR"}
+    assert status == 400
+    assert _errors(problem) == {"cursor": "INVALID_CURSOR"}
     status, problem, _ = claims_call("GET", "/claims", query={"status": "SUBMITTED", "cursor": page1["nextCursor"]})
     assert status == 400
     for bad in ({"limit": "0"}, {"limit": "101"}, {"limit": "abc"}, {"status": "NOPE"}, {"cursor": "garbage!"}):
@@ -523,7 +540,8 @@ def test_history_pages_filters_and_isolation(world: Any) -> None:
         assert status == 400, bad
     # Another member's claim is 404, never 403.
     status, problem, _ = claims_call("GET", f"/claims/{ids[0]}", member=SOPHIE)
-    assert status == 404 and problem["code"] == "CLAIM_NOT_FOUND"
+    assert status == 404
+    assert problem["code"] == "CLAIM_NOT_FOUND"
     assert claims_call("GET", "/claims/../../etc")[0] == 404
 
 
@@ -544,7 +562,7 @@ def test_detail_shows_the_adjudication_once_processed(world: Any) -> None:
                 ":p": __import__("decimal").Decimal("68.00"),
                 ":a": {
                     "lines": [{"treatmentIndex": 0, "claimed": "85.00", "eligible": "85.00", "paid": "68.00",
-                               "reasonCode": "COINSURANCE", "explanation": {"fr": "Coassurance 80 %", "en": "80% coinsurance"}}],
+                               "reasonCode": "COINSURANCE", "explanation": {"fr": "Coassurance 80 %", "en": "80% coinsurance"}}],  # noqa: E501
                     "totalPaid": "68.00",
                     "processedAt": "2026-01-01T00:00:00Z",
                 },
@@ -584,9 +602,12 @@ def test_stream_publisher_sends_versioned_claim_submitted(world: Any) -> None:
         handler(DynamoDBRecord(record))
     assert len(sent) == 1  # receipts, markers and recent providers are not claims
     detail = json.loads(sent[0]["Detail"])
-    assert sent[0]["DetailType"] == "ClaimSubmitted" and sent[0]["Source"] == "ca.portal.claims"
-    assert detail["version"] == "1" and detail["claimId"] == created["claimId"]
-    assert detail["totalClaimed"] == "85.00" and detail["memberKey"] == "MEMBER#G1001#100001"
+    assert sent[0]["DetailType"] == "ClaimSubmitted"
+    assert sent[0]["Source"] == "ca.portal.claims"
+    assert detail["version"] == "1"
+    assert detail["claimId"] == created["claimId"]
+    assert detail["totalClaimed"] == "85.00"
+    assert detail["memberKey"] == "MEMBER#G1001#100001"
     # Through the real handler, to the bus: a partial batch response with no failures.
     event = {"Records": records}
     result = claim_stream_publisher.lambda_handler(event, FakeContext())

@@ -31,7 +31,8 @@ def test_search_by_name_prefix_ignoring_case_and_accents(directory: Any) -> None
     _, body, _ = providers_call("GET", "/providers", query={"name": "pharmacie belanger"})
     assert "PDEMO0000000000000000000004" in [p["providerId"] for p in body["items"]]
     _, body, _ = providers_call("GET", "/providers", query={"lastName": "côté"})
-    assert body["items"] and all(p["lastName"] == "Côté" for p in body["items"])
+    assert body["items"]
+    assert all(p["lastName"] == "Côté" for p in body["items"])
 
 
 def test_claim_type_filter_keeps_its_provider_types(directory: Any) -> None:
@@ -83,11 +84,13 @@ NEW = {
 def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
     status, created, _ = providers_call("POST", "/providers", body=NEW)
     assert status == 201, created
-    assert created["source"] == "MEMBER_ADDED" and created["phone"] == "+18195550299"
+    assert created["source"] == "MEMBER_ADDED"
+    assert created["phone"] == "+18195550299"
     assert created["address"]["postalCode"] == "J1H 4A1"
     same = {**NEW, "phone": "819.555.0299", "lastName": "BERUBE"}
     status, again, _ = providers_call("POST", "/providers", member=SOPHIE, body=same)
-    assert status == 200 and again["providerId"] == created["providerId"]
+    assert status == 200
+    assert again["providerId"] == created["providerId"]
     _, found, _ = providers_call("GET", "/providers", query={"phone": "8195550299"})
     assert [p["providerId"] for p in found["items"]] == [created["providerId"]]
     # The directory's own providers are unique too.
@@ -100,7 +103,8 @@ def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
             "address": {"line1": "1", "city": "Montréal", "province": "QC", "postalCode": "H2J 2K9"},
         },
     )  # fmt: skip
-    assert status == 200 and existing["providerId"] == "PDEMO0000000000000000000001"
+    assert status == 200
+    assert existing["providerId"] == "PDEMO0000000000000000000001"
 
 
 def test_concurrent_adds_make_one_provider(seeded: Any) -> None:
@@ -124,7 +128,7 @@ def test_concurrent_adds_make_one_provider(seeded: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
-        ({"address": {**NEW["address"], "postalCode": "K1A 0B1"}}, "address.postalCode", "POSTAL_CODE_PROVINCE_MISMATCH"),
+        ({"address": {**NEW["address"], "postalCode": "K1A 0B1"}}, "address.postalCode", "POSTAL_CODE_PROVINCE_MISMATCH"),  # noqa: E501
         ({"address": {**NEW["address"], "postalCode": "D1H 4A1"}}, "address.postalCode", "INVALID_POSTAL_CODE"),
         ({"address": {**NEW["address"], "province": "XX"}}, "address.province", "NOT_ALLOWED"),
         ({"phone": "(819) 155-0177"}, "phone", "INVALID_PHONE"),
@@ -145,5 +149,6 @@ def test_recent_requires_a_known_claim_type(seeded: Any) -> None:
     status, body, _ = providers_call("GET", "/providers/recent", query={"claimType": "NOPE"})
     assert status == 400
     status, body, _ = providers_call("GET", "/providers/recent", query={"claimType": "DRUG"})
-    assert status == 200 and body == {"items": [], "nextCursor": None}
+    assert status == 200
+    assert body == {"items": [], "nextCursor": None}
     assert providers_call("GET", "/providers/recent", member=None, query={"claimType": "DRUG"})[0] == 401

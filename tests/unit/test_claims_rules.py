@@ -24,9 +24,12 @@ def test_catalogue_has_every_code_the_plans_use() -> None:
 
 def test_every_catalogue_text_is_bilingual_and_distinct() -> None:
     for t in claim_types().catalogue.claim_types:
-        assert t.name.fr and t.name.en
+        assert t.name.fr
+        assert t.name.en
     for q in claim_types().catalogue.questions.values():
-        assert q.label.fr and q.label.en and q.label.fr != q.label.en
+        assert q.label.fr
+        assert q.label.en
+        assert q.label.fr != q.label.en
         if q.type == "choice":
             assert q.choices
 
@@ -123,7 +126,8 @@ def test_postal_codes_by_province(code: str, province: str, ok: bool) -> None:
     from provider_rules import normalize_postal_code, postal_code_matches_province
 
     normalized = normalize_postal_code(code)
-    assert normalized is not None and normalized[3] == " "
+    assert normalized is not None
+    assert normalized[3] == " "
     assert postal_code_matches_province(normalized, province) is ok
 
 
