@@ -30,7 +30,9 @@ def auth(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     auth_throttle.limits.cache_clear()
     env = seeded.environment()
-    emulator = CognitoEmulator(ACCOUNT, REGION, env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"], template_trigger_invoker())
+    emulator = CognitoEmulator(
+        ACCOUNT, REGION, env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"], template_trigger_invoker()
+    )
     route_client_to_emulator(client("cognito-idp"), emulator)
     return Harness(emulator)
 
@@ -40,8 +42,16 @@ class Harness:
         self.emulator = emulator
         self.ip_counter = 0
 
-    def call(self, path: str, body: Any = None, *, token: str | None = None, lang: str = "fr-CA",
-             claims: dict[str, str] | None = None, ip: str = "203.0.113.7") -> tuple[int, dict[str, Any], dict[str, str]]:
+    def call(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        lang: str = "fr-CA",
+        claims: dict[str, str] | None = None,
+        ip: str = "203.0.113.7",
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         import auth_api
 
         event = {
@@ -75,7 +85,10 @@ class Harness:
 
         response = auth_api.lambda_handler(event, Ctx())
         payload = json.loads(response["body"]) if response.get("body") else {}
-        headers = {**(response.get("headers") or {}), **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()}}
+        headers = {
+            **(response.get("headers") or {}),
+            **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
+        }
         return response["statusCode"], payload, headers
 
     def outbox(self, to: str) -> list[dict[str, str]]:
@@ -91,10 +104,22 @@ class Harness:
         assert match
         return match.group(1)
 
-    def register(self, email: str, *, contract: str = "G2002", participant: str = "200003",
-                 dob: str = "1995-08-14", lang: str | None = "en") -> tuple[int, dict[str, Any]]:
-        body = {"contractNumber": contract, "participantNumber": participant, "dateOfBirth": dob,
-                "email": email, "password": PASSWORD}
+    def register(
+        self,
+        email: str,
+        *,
+        contract: str = "G2002",
+        participant: str = "200003",
+        dob: str = "1995-08-14",
+        lang: str | None = "en",
+    ) -> tuple[int, dict[str, Any]]:
+        body = {
+            "contractNumber": contract,
+            "participantNumber": participant,
+            "dateOfBirth": dob,
+            "email": email,
+            "password": PASSWORD,
+        }
         if lang:
             body["preferredLanguage"] = lang
         status, payload, _ = self.call("/auth/register", body)
@@ -113,8 +138,9 @@ class Harness:
 
     def sign_in(self, email: str) -> dict[str, Any]:
         session = self.login(email)["session"]
-        status, payload, _ = self.call("/auth/login/verify", {"email": email, "session": session,
-                                                              "code": self.last_code(email)})
+        status, payload, _ = self.call(
+            "/auth/login/verify", {"email": email, "session": session, "code": self.last_code(email)}
+        )
         assert status == 200, payload
         return payload
 
@@ -143,16 +169,21 @@ def test_registration_confirmation_and_sign_in(auth: Harness) -> None:
     from portal_common.members import get_member
 
     member = get_member("G2002", "200003")
-    assert member is not None and member.account_sub and member.email == email
+    assert member is not None
+    assert member.account_sub
+    assert member.email == email
 
     login = auth.login(email)
-    assert login["status"] == "CODE_SENT" and login["codeExpiresIn"] == 300
+    assert login["status"] == "CODE_SENT"
+    assert login["codeExpiresIn"] == 300
     assert login["destination"] == "o***@e***.com"
     assert auth.outbox(email)[-1]["subject"] == "Your sign-in code"
-    status, tokens, _ = auth.call("/auth/login/verify", {"email": email, "session": login["session"],
-                                                          "code": auth.last_code(email)})
+    status, tokens, _ = auth.call(
+        "/auth/login/verify", {"email": email, "session": login["session"], "code": auth.last_code(email)}
+    )
     assert status == 200, tokens
-    assert tokens["tokenType"] == "Bearer" and tokens["refreshToken"]
+    assert tokens["tokenType"] == "Bearer"
+    assert tokens["refreshToken"]
     claims = claims_of(tokens["idToken"])
     assert claims["custom:contract_number"] == "G2002"
     assert claims["custom:participant_number"] == "200003"
@@ -161,36 +192,45 @@ def test_registration_confirmation_and_sign_in(auth: Harness) -> None:
 
 def test_identity_mismatch_is_one_answer(auth: Harness) -> None:
     answers = []
-    for kwargs in ({"contract": "G9999"}, {"participant": "200099"}, {"dob": "1995-08-15"},
-                   {"contract": "G2002", "participant": "200002", "dob": "1975-09-09"}):  # terminated
+    for kwargs in (
+        {"contract": "G9999"},
+        {"participant": "200099"},
+        {"dob": "1995-08-15"},
+        {"contract": "G2002", "participant": "200002", "dob": "1975-09-09"},
+    ):  # terminated
         status, payload = auth.register(f"x{len(answers)}@example.com", **kwargs)
         payload.pop("requestId", None)
         answers.append((status, payload))
     assert all(a == answers[0] for a in answers)
-    assert answers[0][0] == 400 and answers[0][1]["code"] == "IDENTITY_NOT_VERIFIED"
+    assert answers[0][0] == 400
+    assert answers[0][1]["code"] == "IDENTITY_NOT_VERIFIED"
 
 
 def test_one_account_per_participant(auth: Harness) -> None:
     auth.registered("olivia.smith@example.com")
     status, payload = auth.register("olivia.other@example.com")
-    assert status == 409 and payload["code"] == "ALREADY_REGISTERED"
+    assert status == 409
+    assert payload["code"] == "ALREADY_REGISTERED"
 
 
 def test_pending_registration_reserves_the_participant(auth: Harness) -> None:
     assert auth.register("first@example.com")[0] == 202
     status, payload = auth.register("second@example.com")
-    assert status == 409 and payload["code"] == "ALREADY_REGISTERED"
+    assert status == 409
+    assert payload["code"] == "ALREADY_REGISTERED"
     # The first one can still confirm.
-    status, _, _ = auth.call("/auth/register/confirm", {"email": "first@example.com",
-                                                          "code": auth.last_code("first@example.com")})
+    status, _, _ = auth.call(
+        "/auth/register/confirm", {"email": "first@example.com", "code": auth.last_code("first@example.com")}
+    )
     assert status == 200
 
 
 def test_register_with_a_taken_email_answers_as_usual(auth: Harness) -> None:
     auth.registered("olivia.smith@example.com")
     # Another participant tries the same email: same 202 body, no account created, no code.
-    status, payload = auth.register("olivia.smith@example.com", contract="G1001", participant="100002",
-                                    dob="1978-07-30")
+    status, payload = auth.register(
+        "olivia.smith@example.com", contract="G1001", participant="100002", dob="1978-07-30"
+    )
     assert (status, payload) == (202, {"status": "CONFIRMATION_REQUIRED", "destination": "o***@e***.com"})
 
 
@@ -199,7 +239,8 @@ def test_wrong_confirmation_code_and_resend(auth: Harness) -> None:
     auth.register(email)
     first = auth.last_code(email)
     status, payload, _ = auth.call("/auth/register/confirm", {"email": email, "code": wrong(first)})
-    assert status == 400 and payload["code"] == "CODE_INVALID"
+    assert status == 400
+    assert payload["code"] == "CODE_INVALID"
     status, _, _ = auth.call("/auth/register/resend", {"email": email})
     assert status == 202
     second = auth.last_code(email)
@@ -214,29 +255,39 @@ def test_resend_and_forgot_never_reveal_accounts(auth: Harness) -> None:
     auth.registered("olivia.smith@example.com")
     for path, known, unknown in (
         ("/auth/register/resend", {"email": "olivia.smith@example.com"}, {"email": "nobody@example.com"}),
-        ("/auth/password/forgot", {"email": "olivia.smith@example.com", "participantNumber": "200003"},
-         {"email": "nobody@example.com", "participantNumber": "200003"}),
-        ("/auth/password/forgot", {"email": "olivia.smith@example.com", "participantNumber": "200003"},
-         {"email": "olivia.smith@example.com", "participantNumber": "100001"}),
+        (
+            "/auth/password/forgot",
+            {"email": "olivia.smith@example.com", "participantNumber": "200003"},
+            {"email": "nobody@example.com", "participantNumber": "200003"},
+        ),
+        (
+            "/auth/password/forgot",
+            {"email": "olivia.smith@example.com", "participantNumber": "200003"},
+            {"email": "olivia.smith@example.com", "participantNumber": "100001"},
+        ),
     ):
         a = auth.call(path, known)
         b = auth.call(path, unknown)
-        assert a[0] == b[0] == 202 and a[1] == b[1]
+        assert a[0] == b[0] == 202
+        assert a[1] == b[1]
 
 
 def test_login_unknown_email_and_wrong_password_are_the_same(auth: Harness) -> None:
     auth.registered("olivia.smith@example.com")
     a = auth.call("/auth/login", {"email": "olivia.smith@example.com", "password": "Wrong-password-1"})
     b = auth.call("/auth/login", {"email": "nobody@example.com", "password": PASSWORD})
-    for status, payload, _ in (a, b):
+    for _status, payload, _ in (a, b):
         payload.pop("requestId")
-    assert a[0] == b[0] == 401 and a[1] == b[1] and a[1]["code"] == "INVALID_CREDENTIALS"
+    assert a[0] == b[0] == 401
+    assert a[1] == b[1]
+    assert a[1]["code"] == "INVALID_CREDENTIALS"
 
 
 def test_unconfirmed_account_cannot_sign_in(auth: Harness) -> None:
     auth.register("olivia.smith@example.com")
     status, payload, _ = auth.call("/auth/login", {"email": "olivia.smith@example.com", "password": PASSWORD})
-    assert status == 403 and payload["code"] == "ACCOUNT_NOT_CONFIRMED"
+    assert status == 403
+    assert payload["code"] == "ACCOUNT_NOT_CONFIRMED"
 
 
 def test_two_wrong_codes_then_the_right_one(auth: Harness) -> None:
@@ -246,11 +297,14 @@ def test_two_wrong_codes_then_the_right_one(auth: Harness) -> None:
     code = auth.last_code(email)
     for remaining in (2, 1):
         status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": wrong(code)})
-        assert status == 401 and payload["code"] == "CODE_INVALID" and payload["attemptsRemaining"] == remaining
+        assert status == 401
+        assert payload["code"] == "CODE_INVALID"
+        assert payload["attemptsRemaining"] == remaining
         assert payload["session"] != session
         session = payload["session"]
     status, tokens, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": code})
-    assert status == 200 and tokens["idToken"]
+    assert status == 200
+    assert tokens["idToken"]
 
 
 def test_three_wrong_codes_then_even_the_right_one_fails(auth: Harness) -> None:
@@ -259,11 +313,15 @@ def test_three_wrong_codes_then_even_the_right_one_fails(auth: Harness) -> None:
     session = auth.login(email)["session"]
     code = auth.last_code(email)
     for _ in range(2):
-        session = auth.call("/auth/login/verify", {"email": email, "session": session, "code": wrong(code)})[1]["session"]
+        session = auth.call("/auth/login/verify", {"email": email, "session": session, "code": wrong(code)})[1][
+            "session"
+        ]
     status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": wrong(code)})
-    assert status == 401 and payload["code"] == "CHALLENGE_FAILED"
+    assert status == 401
+    assert payload["code"] == "CHALLENGE_FAILED"
     status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": code})
-    assert status == 401 and payload["code"] == "CHALLENGE_FAILED"
+    assert status == 401
+    assert payload["code"] == "CHALLENGE_FAILED"
 
 
 def test_session_value_is_single_use(auth: Harness) -> None:
@@ -273,7 +331,8 @@ def test_session_value_is_single_use(auth: Harness) -> None:
     code = auth.last_code(email)
     auth.call("/auth/login/verify", {"email": email, "session": session, "code": wrong(code)})
     status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": code})
-    assert status == 401 and payload["code"] == "CHALLENGE_FAILED"
+    assert status == 401
+    assert payload["code"] == "CHALLENGE_FAILED"
 
 
 def test_resend_invalidates_the_old_code_and_is_throttled(auth: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,16 +341,20 @@ def test_resend_invalidates_the_old_code_and_is_throttled(auth: Harness, monkeyp
     session = auth.login(email)["session"]
     old = auth.last_code(email)
     status, payload, headers = auth.call("/auth/login/resend", {"email": email, "session": session})
-    assert status == 429 and int(headers["Retry-After"]) <= 30
+    assert status == 429
+    assert int(headers["Retry-After"]) <= 30
     monkeypatch.setenv("PORTAL_CLOCK_OFFSET_SECONDS", "31")
     status, payload, _ = auth.call("/auth/login/resend", {"email": email, "session": session})
-    assert status == 200 and payload["status"] == "CODE_SENT"
+    assert status == 200
+    assert payload["status"] == "CODE_SENT"
     new = auth.last_code(email)
     assert len(auth.outbox(email)) >= 3
     session = payload["session"]
     if new != old:
         status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": old})
-        assert status == 401 and payload["code"] == "CODE_INVALID" and payload["attemptsRemaining"] == 2
+        assert status == 401
+        assert payload["code"] == "CODE_INVALID"
+        assert payload["attemptsRemaining"] == 2
         session = payload["session"]
     status, tokens, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": new})
     assert status == 200, tokens
@@ -308,7 +371,8 @@ def test_at_most_five_resends(auth: Harness, monkeypatch: pytest.MonkeyPatch) ->
         session = payload["session"]
     monkeypatch.setenv("PORTAL_CLOCK_OFFSET_SECONDS", str(31 * 6))
     status, payload, headers = auth.call("/auth/login/resend", {"email": email, "session": session})
-    assert status == 429 and "Retry-After" in headers
+    assert status == 429
+    assert "Retry-After" in headers
 
 
 def test_expired_code_is_refused(auth: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -318,7 +382,8 @@ def test_expired_code_is_refused(auth: Harness, monkeypatch: pytest.MonkeyPatch)
     code = auth.last_code(email)
     monkeypatch.setenv("PORTAL_CLOCK_OFFSET_SECONDS", "301")
     status, payload, _ = auth.call("/auth/login/verify", {"email": email, "session": session, "code": code})
-    assert status == 401 and payload["code"] == "CODE_EXPIRED"
+    assert status == 401
+    assert payload["code"] == "CODE_EXPIRED"
 
 
 def test_forgotten_password_and_reset(auth: Harness) -> None:
@@ -327,18 +392,24 @@ def test_forgotten_password_and_reset(auth: Harness) -> None:
     tokens = auth.sign_in(email)
     before = len(auth.outbox(email))
     status, _, _ = auth.call("/auth/password/forgot", {"email": email, "participantNumber": "200099"})
-    assert status == 202 and len(auth.outbox(email)) == before  # wrong participant: no email
+    assert status == 202
+    assert len(auth.outbox(email)) == before
     status, _, _ = auth.call("/auth/password/forgot", {"email": email, "participantNumber": "200003"})
-    assert status == 202 and len(auth.outbox(email)) == before + 1
+    assert status == 202
+    assert len(auth.outbox(email)) == before + 1
     assert auth.outbox(email)[-1]["subject"] == "Reset your password"
     code = auth.last_code(email)
     status, payload, _ = auth.call("/auth/password/reset", {"email": email, "code": code, "newPassword": "short"})
-    assert status == 400 and payload["errors"][0]["field"] == "newPassword"
-    status, payload, _ = auth.call("/auth/password/reset", {"email": email, "code": wrong(code),
-                                                             "newPassword": "Nouveau2026Mdp"})
-    assert status == 400 and payload["code"] == "CODE_INVALID"
-    status, payload, _ = auth.call("/auth/password/reset", {"email": email, "code": code,
-                                                             "newPassword": "Nouveau2026Mdp"})
+    assert status == 400
+    assert payload["errors"][0]["field"] == "newPassword"
+    status, payload, _ = auth.call(
+        "/auth/password/reset", {"email": email, "code": wrong(code), "newPassword": "Nouveau2026Mdp"}
+    )
+    assert status == 400
+    assert payload["code"] == "CODE_INVALID"
+    status, payload, _ = auth.call(
+        "/auth/password/reset", {"email": email, "code": code, "newPassword": "Nouveau2026Mdp"}
+    )
     assert (status, payload) == (200, {"status": "PASSWORD_RESET"})
     # The old password no longer works; the new one does; older sessions were signed out.
     assert auth.call("/auth/login", {"email": email, "password": PASSWORD})[0] == 401
@@ -351,21 +422,27 @@ def test_refresh_and_logout(auth: Harness) -> None:
     auth.registered(email)
     tokens = auth.sign_in(email)
     status, refreshed, _ = auth.call("/auth/token/refresh", {"refreshToken": tokens["refreshToken"]})
-    assert status == 200 and refreshed["idToken"] and "refreshToken" not in refreshed
+    assert status == 200
+    assert refreshed["idToken"]
+    assert "refreshToken" not in refreshed
     claims = claims_of(tokens["idToken"])
     status, _, _ = auth.call("/auth/logout", {"refreshToken": tokens["refreshToken"]}, claims=claims)
     assert status == 204
     status, payload, _ = auth.call("/auth/token/refresh", {"refreshToken": tokens["refreshToken"]})
-    assert status == 401 and payload["code"] == "INVALID_TOKEN"
+    assert status == 401
+    assert payload["code"] == "INVALID_TOKEN"
     assert auth.call("/auth/logout", None)[0] == 401
 
 
 def test_throttling_per_email(auth: Harness) -> None:
     email = "nobody@example.com"
-    statuses = [auth.call("/auth/password/forgot", {"email": email, "participantNumber": "1"},
-                          ip=f"198.51.100.{i}") for i in range(6)]
+    statuses = [
+        auth.call("/auth/password/forgot", {"email": email, "participantNumber": "1"}, ip=f"198.51.100.{i}")
+        for i in range(6)
+    ]
     assert [s[0] for s in statuses[:5]] == [202] * 5
-    assert statuses[5][0] == 429 and int(statuses[5][2]["Retry-After"]) > 0
+    assert statuses[5][0] == 429
+    assert int(statuses[5][2]["Retry-After"]) > 0
 
 
 def test_throttling_per_ip(auth: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,9 +457,11 @@ def test_throttling_per_ip(auth: Harness, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_bad_input_is_a_localized_400(auth: Harness) -> None:
     status, payload, _ = auth.call("/auth/register", {"email": "not-an-email", "password": "x"}, lang="en-CA")
-    assert status == 400 and payload["code"] == "VALIDATION_FAILED"
+    assert status == 400
+    assert payload["code"] == "VALIDATION_FAILED"
     fields = {e["field"]: e["code"] for e in payload["errors"]}
-    assert fields["email"] == "INVALID_EMAIL" and fields["password"] == "PASSWORD_POLICY"
+    assert fields["email"] == "INVALID_EMAIL"
+    assert fields["password"] == "PASSWORD_POLICY"
     assert fields["contractNumber"] == "REQUIRED"
     status, payload, _ = auth.call("/auth/login/verify", "{not json")
     assert status == 400
