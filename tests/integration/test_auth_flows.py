@@ -465,3 +465,28 @@ def test_bad_input_is_a_localized_400(auth: Harness) -> None:
     assert fields["contractNumber"] == "REQUIRED"
     status, payload, _ = auth.call("/auth/login/verify", "{not json")
     assert status == 400
+
+
+def test_seeded_demo_accounts_sign_in(auth: Harness) -> None:
+    from local import seed_accounts
+
+    calls: list[tuple[int, int]] = []
+    summary = seed_accounts.seed(lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (3, 3) and "3 demo accounts" in summary
+    assert seed_accounts.seed(lambda *_: None).startswith("0 demo accounts")  # idempotent
+    status, payload, _ = auth.call(
+        "/auth/login", {"email": "marie.tremblay@example.com", "password": seed_accounts.DEMO_PASSWORD}
+    )
+    assert status == 200
+    assert auth.outbox("marie.tremblay@example.com")[-1]["subject"] == "Votre code d'ouverture de session"
+    status, tokens, _ = auth.call(
+        "/auth/login/verify",
+        {
+            "email": "marie.tremblay@example.com",
+            "session": payload["session"],
+            "code": auth.last_code("marie.tremblay@example.com"),
+        },
+    )
+    assert status == 200
+    assert claims_of(tokens["idToken"])["custom:participant_number"] == "100001"
+    assert any("G2002" in line for line in seed_accounts.describe())
