@@ -102,7 +102,7 @@ def seed(progress: Callable[[int, int], None]) -> str:
     for index, account in enumerate(ACCOUNTS, start=1):
         created += register(*account)
         progress(index, len(ACCOUNTS))
-    return f"{created} demo accounts registered ({len(ACCOUNTS)} in all), password {DEMO_PASSWORD}"
+    return f"{created} demo accounts registered ({len(ACCOUNTS)} in all)"
 
 
 def describe() -> list[str]:
