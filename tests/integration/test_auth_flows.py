@@ -472,7 +472,8 @@ def test_seeded_demo_accounts_sign_in(auth: Harness) -> None:
 
     calls: list[tuple[int, int]] = []
     summary = seed_accounts.seed(lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (3, 3) and "3 demo accounts" in summary
+    assert calls[-1] == (3, 3)
+    assert "3 demo accounts" in summary
     assert seed_accounts.seed(lambda *_: None).startswith("0 demo accounts")  # idempotent
     status, payload, _ = auth.call(
         "/auth/login", {"email": "marie.tremblay@example.com", "password": seed_accounts.DEMO_PASSWORD}
