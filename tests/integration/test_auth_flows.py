@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +20,9 @@ PASSWORD = "Portail2026!"
 
 
 @pytest.fixture
-def auth(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def auth(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> Iterator[Any]:
     from local.cognito_emulator import CognitoEmulator, route_client_to_emulator, template_trigger_invoker
     from portal_common.aws_clients import client
 
@@ -34,13 +37,46 @@ def auth(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         ACCOUNT, REGION, env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"], template_trigger_invoker()
     )
     route_client_to_emulator(client("cognito-idp"), emulator)
-    return Harness(emulator)
+    harness = Harness(emulator)
+    _log_to_current_stdout()
+    yield harness
+    # Nothing secret in any log line of the test: codes, passwords, dates of birth, tokens, sessions.
+    out, err = capfd.readouterr()
+    logged = out + err + caplog.text
+    leaks = [secret[:10] for secret in harness.secrets if secret and secret in logged]
+    assert not leaks, f"secrets in the logs: {leaks}"
+    assert "olivia.smith@example.com" not in logged  # emails are masked
+
+
+class _CurrentStdout:
+    """Writes wherever ``sys.stdout`` points now (pytest swaps it between tests)."""
+
+    def write(self, text: str) -> int:
+        import sys
+
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        import sys
+
+        sys.stdout.flush()
+
+
+def _log_to_current_stdout() -> None:
+    """Powertools loggers keep the stream of the test that imported them; give them this test's."""
+    import logging
+
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if name.startswith("auth") and isinstance(logger, logging.Logger):
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    handler.stream = _CurrentStdout()  # setStream would flush the closed one
 
 
 class Harness:
     def __init__(self, emulator: Any) -> None:
         self.emulator = emulator
-        self.ip_counter = 0
+        self.secrets: set[str] = {PASSWORD, "Nouveau2026Mdp", "1995-08-14", "1978-07-30"}
 
     def call(
         self,
@@ -85,6 +121,9 @@ class Harness:
 
         response = auth_api.lambda_handler(event, Ctx())
         payload = json.loads(response["body"]) if response.get("body") else {}
+        for key in ("session", "idToken", "accessToken", "refreshToken"):
+            if isinstance(payload, dict) and payload.get(key):
+                self.secrets.add(payload[key])
         headers = {
             **(response.get("headers") or {}),
             **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
@@ -102,6 +141,7 @@ class Harness:
         assert mails, f"no email to {to}"
         match = re.search(r"\b(\d{6})\b", re.sub(r"<[^>]+>", " ", mails[-1]["body"]))
         assert match
+        self.secrets.add(match.group(1))
         return match.group(1)
 
     def register(
@@ -491,3 +531,58 @@ def test_seeded_demo_accounts_sign_in(auth: Harness) -> None:
     assert status == 200
     assert claims_of(tokens["idToken"])["custom:participant_number"] == "100001"
     assert any("G2002" in line for line in seed_accounts.describe())
+
+
+ROUTE_FIELDS = {
+    "/auth/register": ["contractNumber", "participantNumber", "dateOfBirth", "email", "password", "preferredLanguage"],
+    "/auth/register/confirm": ["email", "code"],
+    "/auth/register/resend": ["email"],
+    "/auth/login": ["email", "password"],
+    "/auth/login/verify": ["email", "session", "code"],
+    "/auth/login/resend": ["email", "session"],
+    "/auth/password/forgot": ["email", "participantNumber"],
+    "/auth/password/reset": ["email", "code", "newPassword"],
+    "/auth/token/refresh": ["refreshToken"],
+    "/auth/logout": ["refreshToken"],
+}
+
+
+def test_hostile_input_never_gets_a_5xx(auth: Harness) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalar = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=40),
+        st.sampled_from(["olivia.smith@example.com", "123456", "G2002", "200003", "1995-08-14", PASSWORD, "x.y", ""]),
+    )
+    value = st.recursive(
+        scalar,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=5,
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(route=st.sampled_from(sorted(ROUTE_FIELDS)), data=st.data())
+    def check(route: str, data: Any) -> None:
+        fields = ROUTE_FIELDS[route]
+        body = data.draw(
+            st.one_of(
+                st.dictionaries(st.sampled_from([*fields, "extra"]), value, max_size=len(fields) + 1),
+                value,
+                st.text(max_size=30),
+            )
+        )
+        claims = {"sub": "nobody", "cognito:username": "nobody"} if route == "/auth/logout" else None
+        status, payload, _ = auth.call(
+            route,
+            body,
+            claims=claims,
+            ip=f"192.0.2.{data.draw(st.integers(1, 250))}",
+        )
+        assert status < 500, (route, payload)
+
+    check()
