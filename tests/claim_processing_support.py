@@ -15,8 +15,8 @@ from typing import Any
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.dynamo import to_item
-from portal_common.ids import sortable_id
 from portal_common.identity import member_key
+from portal_common.ids import sortable_id
 from portal_common.members import get_member
 
 MARIE = ("G1001", "100001")  # PLAN-ESSENTIEL, French, with a spouse and two children

@@ -88,5 +88,7 @@ def _record_handler(record: SQSRecord) -> Outcome:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """SQS batch entry point with partial batch responses."""
-    response = process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=_record_handler, processor=processor, context=context
+    )
     return dict(response)

@@ -76,7 +76,8 @@ def test_physiotherapy_claim_is_paid_with_explanation_event_and_french_email(bus
         (Decimal("50.00"), Decimal("40.00")),
     ]
     assert Decimal(str(claim["totalPaid"])) == Decimal("68.00")
-    assert "60,00" in lines[0]["explanation"]["fr"] and "$60.00" in lines[0]["explanation"]["en"]
+    assert "60,00" in lines[0]["explanation"]["fr"]
+    assert "$60.00" in lines[0]["explanation"]["en"]
     assert lines[0]["steps"][0]["code"] == "REASONABLE_AND_CUSTOMARY"
 
     events = captured(bus_capture)
@@ -84,7 +85,8 @@ def test_physiotherapy_claim_is_paid_with_explanation_event_and_french_email(bus
         ("SUBMITTED", "IN_REVIEW"),
         ("IN_REVIEW", "PAID"),
     ]
-    assert events[1]["detail"]["totalPaid"] == "68.00" and events[1]["detail"]["version"] == "1"
+    assert events[1]["detail"]["totalPaid"] == "68.00"
+    assert events[1]["detail"]["version"] == "1"
 
     emails = sent_emails()
     assert len(emails) == 1
@@ -97,9 +99,7 @@ def test_physiotherapy_claim_is_paid_with_explanation_event_and_french_email(bus
 
 def test_replayed_and_duplicated_events_pay_nothing_more(bus_capture: str) -> None:
     link_account(DAVID, "david@example.com")
-    item = store_claim(
-        claim_item(DAVID, "CHIROPRACTIC", person_id(DAVID), [("2026-02-10", "45.00")], language="en")
-    )
+    item = store_claim(claim_item(DAVID, "CHIROPRACTIC", person_id(DAVID), [("2026-02-10", "45.00")], language="en"))
     assert run(item, item) == {"batchItemFailures": []}  # duplicate in the same batch
     assert run(item) == {"batchItemFailures": []}  # replay later
     claim = load(item)
