@@ -116,12 +116,18 @@ def request_id(app: APIGatewayRestResolver) -> str | None:
 
 def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Response[str]:
     """Render ``error`` for the current request."""
-    body = error.to_problem(request_language(app), request_id(app))
+    lang = request_language(app)
+    rid = request_id(app)
+    body = error.to_problem(lang, rid)
+    # Exception handlers run outside the middleware chain: set the common headers here too.
+    headers = {**error.headers, "Content-Language": lang, "Cache-Control": "no-store"}
+    if rid:
+        headers["X-Request-Id"] = rid
     return Response(
         status_code=error.status,
         content_type=PROBLEM_CONTENT_TYPE,
         body=json.dumps(body, ensure_ascii=False),
-        headers=dict(error.headers),
+        headers=headers,
     )
 
 
