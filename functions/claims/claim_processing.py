@@ -181,7 +181,7 @@ def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str)
     plan = _plan_of(item, member)
     ruling: DrugRuling | None = None
     if claim.is_drug:
-        ruling = drug_ruling(plan, claim, member)
+        ruling = drug_ruling(plan, claim)
     usage = store.read_usage(str(item["PK"]), usage_keys(plan, claim))
     result = adjudicate(plan, member, claim, usage, ruling)
     store.commit_adjudication(item, result, at)

@@ -197,3 +197,46 @@ def test_event_that_does_not_match_the_claim_fails(seeded: Any) -> None:
     response = lambda_handler(sqs_event(json.dumps(forged)), None)
     assert len(response["batchItemFailures"]) == 1
     assert load(item)["status"] == "SUBMITTED"
+
+
+def put_drug(din: str, **fields: Any) -> None:
+    from portal_common.dynamo import to_item as plain_to_item
+
+    item = {"PK": f"DIN#{din}", "SK": "DRUG", "entityType": "DRUG", "din": din, "status": "MARKETED", **fields}
+    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=plain_to_item(item))
+
+
+def test_drug_claim_uses_the_formulary_lowest_cost_alternative_and_fee_cap(seeded: Any) -> None:
+    from portal_common.dynamo import to_item as plain_to_item
+
+    brand = {"din": "02230711", "brandName": "LIPITOR", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
+    generic = {"din": "02310899", "brandName": "ATORVASTATIN", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
+    put_drug(**brand, interchangeableGroup="G1", prices={"unitPrice": Decimal("2.00")})
+    put_drug(**generic, interchangeableGroup="G1", prices={"unitPrice": Decimal("0.50")})
+    group = {
+        "PK": "IGROUP#G1",
+        "SK": "MEMBERS",
+        "members": [
+            {**brand, "status": "MARKETED", "prices": {"unitPrice": Decimal("2.00")}},
+            {**generic, "status": "MARKETED", "prices": {"unitPrice": Decimal("0.50")}},
+        ],
+    }
+    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=plain_to_item(group))
+    put_drug("02240000", brandName="EXCLUDED", schedules=["PRESCRIPTION"], atcCodes=["A08AB01"])
+    drug = {"din": "02230711", "quantity": 30, "dispensingFee": Decimal("11.00")}
+    item = store_claim(
+        claim_item(MARIE, "DRUG", person_id(MARIE), [("2026-02-10", "71.00")], drug=drug, category="DRUG")
+    )
+    excluded = store_claim(
+        claim_item(MARIE, "DRUG", person_id(MARIE), [("2026-02-10", "40.00")], drug={"din": "02240000"})
+    )
+    unknown = store_claim(
+        claim_item(MARIE, "DRUG", person_id(MARIE), [("2026-02-10", "40.00")], drug={"din": "09999999"})
+    )
+    run(item, excluded, unknown)
+    line = load(item)["adjudication"]["lines"][0]
+    # Drug cost 60.00 -> 30 x 0.50 = 15.00; fee 11.00 capped at 8.00; 80 % of 23.00 = 18.40.
+    assert (Decimal(str(line["eligible"])), Decimal(str(line["paid"]))) == (Decimal("23.00"), Decimal("18.40"))
+    assert [s["code"] for s in line["steps"]] == ["LOWEST_COST_ALTERNATIVE", "DISPENSING_FEE_CAP", "COINSURANCE"]
+    assert load(excluded)["adjudication"]["lines"][0]["reasonCode"] == "DRUG_EXCLUDED"
+    assert load(unknown)["adjudication"]["lines"][0]["reasonCode"] == "DRUG_NOT_IDENTIFIED"
