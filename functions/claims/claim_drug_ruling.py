@@ -9,6 +9,7 @@ lowest cost alternative unit price).
 from __future__ import annotations
 
 from claim_adjudication import ClaimToAdjudicate, DrugRuling
+
 from portal_common.drug_catalog import get_drug_item, interchangeable_alternatives, profile_from_item
 from portal_common.drug_coverage import CoverageDecision, evaluate
 from portal_common.members import Eligibility
