@@ -279,21 +279,26 @@ def _transition_update(
     }
 
 
-def transition(item: dict[str, Any], new_status: str, at: str, **extra: Any) -> None:
-    """Move the claim to ``new_status`` if nobody changed it since ``item`` was read.
+def transition(item: dict[str, Any], new_status: str, at: str, **extra: Any) -> dict[str, Any]:
+    """Move the claim to ``new_status`` if nobody changed it since ``item`` was read; returns the
+    claim as stored now.
 
     Raises :class:`ConcurrentUpdate` when the claim's status or version changed meanwhile.
     """
     try:
-        client("dynamodb").update_item(**_transition_update(item, new_status, at, extra))
+        response = client("dynamodb").update_item(
+            **_transition_update(item, new_status, at, extra), ReturnValues="ALL_NEW"
+        )
     except ClientError as error:
         if is_conditional_failure(error):
             raise ConcurrentUpdate("claim changed") from error
         raise
+    return from_item(response["Attributes"]) or {}
 
 
-def commit_adjudication(item: dict[str, Any], result: Adjudication, at: str) -> None:
-    """Write the claim's result and the changed running totals in one transaction.
+def commit_adjudication(item: dict[str, Any], result: Adjudication, at: str) -> dict[str, Any]:
+    """Write the claim's result and the changed running totals in one transaction; returns the
+    claim as stored now.
 
     Raises :class:`ConcurrentUpdate` when the claim or a running total changed since it was read.
     """
@@ -313,6 +318,19 @@ def commit_adjudication(item: dict[str, Any], result: Adjudication, at: str) -> 
         if is_conditional_failure(error) or "TransactionConflict" in reasons:
             raise ConcurrentUpdate("claim or totals changed") from error
         raise
+    committed = {k: v for k, v in item.items() if k != "pendingReason"}
+    committed.update(
+        {
+            "status": result.status,
+            "GSI1PK": status_index_pk(str(item["PK"]), result.status),
+            "version": int(item.get("version", 0)) + 1,
+            "statusHistory": [*(item.get("statusHistory") or []), {"status": result.status, "at": at}],
+            "updatedAt": at,
+            "adjudication": document,
+            "totalPaid": result.total_paid,
+        }
+    )
+    return committed
 
 
 def mark_notified(item: dict[str, Any], status: str) -> None:

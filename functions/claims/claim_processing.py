@@ -102,47 +102,45 @@ def process_claim(
     changes: list[StatusChange] = []
     member: Member | None = None
     attempts = 0
+    item: dict[str, Any] | None = None
     for _ in range(MAX_ATTEMPTS * 3):
-        item = store.load_claim(pk, claim_id)
         if item is None:
-            raise ClaimNotFound(claim_id)
-        _check_matches(item, expected)
+            item = store.load_claim(pk, claim_id)
+            if item is None:
+                raise ClaimNotFound(claim_id)
+            _check_matches(item, expected)
         status = str(item["status"])
         if status in store.FINAL_STATUSES or (status == "PENDING_INFORMATION" and changes):
             return _finish(item, member, changes, notifier, attempts, replay=not changes)
         if status == "PENDING_INFORMATION" and _pending_reason(item) is not None:
             return _finish(item, member, changes, notifier, attempts, replay=True)  # still waiting
-        if status in {"SUBMITTED", "PENDING_INFORMATION"}:
-            at = now()
-            try:
-                store.transition(item, "IN_REVIEW", at)
-            except store.ConcurrentUpdate:
-                continue  # someone else moved it: look again
-            changes.append(StatusChange(status, "IN_REVIEW", at))
-            continue
-        if status != "IN_REVIEW":
-            raise ClaimMismatch(f"unexpected status {status}")
-        pending = _pending_reason(item)
-        if pending is not None:
-            at = now()
-            try:
-                store.transition(item, "PENDING_INFORMATION", at, pendingReason=pending)
-            except store.ConcurrentUpdate:
-                continue
-            changes.append(StatusChange("IN_REVIEW", "PENDING_INFORMATION", at))
-            continue
-        if member is None:
-            member = _member_of(item)
-        attempts += 1
-        if attempts > MAX_ATTEMPTS:
-            raise TooMuchContention(claim_id)
         try:
+            if status in {"SUBMITTED", "PENDING_INFORMATION"}:
+                at = now()
+                item = store.transition(item, "IN_REVIEW", at)
+                changes.append(StatusChange(status, "IN_REVIEW", at))
+                continue
+            if status != "IN_REVIEW":
+                raise ClaimMismatch(f"unexpected status {status}")
+            pending = _pending_reason(item)
+            if pending is not None:
+                at = now()
+                item = store.transition(item, "PENDING_INFORMATION", at, pendingReason=pending)
+                changes.append(StatusChange("IN_REVIEW", "PENDING_INFORMATION", at))
+                continue
+            if member is None:
+                member = _member_of(item)
+            attempts += 1
+            if attempts > MAX_ATTEMPTS:
+                raise TooMuchContention(claim_id)
             at = now()
-            result_status = _adjudicate_and_commit(item, member, at)
+            item = _adjudicate_and_commit(item, member, at)
+            changes.append(StatusChange("IN_REVIEW", str(item["status"]), at))
         except store.ConcurrentUpdate:
-            time.sleep(random.uniform(0, 0.02 * attempts))
-            continue
-        changes.append(StatusChange("IN_REVIEW", result_status, at))
+            # Someone else moved the claim, or a running total changed: read again.
+            item = None
+            if attempts:
+                time.sleep(random.uniform(0, 0.02 * attempts))
     raise TooMuchContention(claim_id)
 
 
@@ -176,7 +174,7 @@ def _plan_of(item: dict[str, Any], member: Member | None) -> Plan:
     return plan
 
 
-def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str) -> str:
+def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str) -> dict[str, Any]:
     claim = store.claim_from_item(item)
     plan = _plan_of(item, member)
     ruling: DrugRuling | None = None
@@ -184,12 +182,12 @@ def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str)
         ruling = drug_ruling(plan, claim)
     usage = store.read_usage(str(item["PK"]), usage_keys(plan, claim))
     result = adjudicate(plan, member, claim, usage, ruling)
-    store.commit_adjudication(item, result, at)
+    committed = store.commit_adjudication(item, result, at)
     logger.info(
         "claim adjudicated",
         extra={"claimId": claim.claim_id, "status": result.status, "lines": len(result.lines)},
     )
-    return result.status
+    return committed
 
 
 def _finish(
