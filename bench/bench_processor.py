@@ -102,11 +102,16 @@ def _claim(
     }
 
 
+def _receipt(claim: dict[str, Any]) -> dict[str, Any]:
+    receipt_id = claim["receiptIds"][0]
+    return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT", "memberKey": claim["PK"], "status": "UPLOADED"}
+
+
 def _body(item: dict[str, Any]) -> str:
     detail = {
         "version": "1",
         "claimId": item["claimId"],
-        "pk": item["PK"],
+        "memberKey": item["PK"],
         "claimType": item["claimType"],
         "patientId": item["patientId"],
         "submittedAt": item["submittedAt"],
@@ -188,10 +193,7 @@ def _run() -> None:
     pure_rate = 2000 / (time.perf_counter() - started)
 
     items = [_claim(*_person_args(people, i)) for i in range(CLAIMS)]
-    receipts = [
-        {"PK": i["PK"], "SK": f"RECEIPT#{i['receiptIds'][0]}", "entityType": "RECEIPT", "status": "UPLOADED"}
-        for i in items
-    ]
+    receipts = [_receipt(i) for i in items]
     batch_write(settings.claims_table, [*items, *receipts])
 
     counter.reset()
@@ -217,11 +219,7 @@ def _run() -> None:
     contended = [_claim(("G1001", "100001"), people[0][1], "PLAN-ESSENTIEL", 1, d, year=2025) for d in range(40)]
     batch_write(
         settings.claims_table,
-        contended
-        + [
-            {"PK": i["PK"], "SK": f"RECEIPT#{i['receiptIds'][0]}", "entityType": "RECEIPT", "status": "UPLOADED"}
-            for i in contended
-        ],
+        contended + [_receipt(i) for i in contended],
     )
     quiet = Notifier(publish=lambda item, changes: None, email=lambda item, member: None)
     counter.reset()

@@ -43,8 +43,15 @@ def link_account(certificate: tuple[str, str], email: str) -> None:
 
 
 def put_receipt(pk: str, status: str = "UPLOADED") -> str:
-    receipt_id = sortable_id("r_")
-    item = {"PK": pk, "SK": f"RECEIPT#{receipt_id}", "entityType": "RECEIPT", "receiptId": receipt_id, "status": status}
+    receipt_id = sortable_id("r")
+    item = {
+        "PK": f"RECEIPT#{receipt_id}",
+        "SK": "RECEIPT",
+        "entityType": "RECEIPT",
+        "receiptId": receipt_id,
+        "memberKey": pk,
+        "status": status,
+    }
     client("dynamodb").put_item(TableName=get_settings().claims_table, Item=to_item(item))
     return receipt_id
 
@@ -113,7 +120,7 @@ def envelope(item: dict[str, Any], *, version: str = "1") -> dict[str, Any]:
         "detail": {
             "version": version,
             "claimId": item["claimId"],
-            "pk": item["PK"],
+            "memberKey": item["PK"],
             "claimType": item["claimType"],
             "patientId": item["patientId"],
             "submittedAt": item["submittedAt"],

@@ -193,17 +193,25 @@ def _run_examples() -> str:
         assert member is not None
         person = next(p for p in member.persons if p.relationship == example["relationship"])
         for claim in [*_prior_history(example), example]:
-            receipt = f"r_{claim['claimId'][2:]}"
+            receipt = f"r{claim['claimId'][2:]}"
             dynamodb.put_item(
                 TableName=settings.claims_table,
-                Item=to_item({"PK": pk, "SK": f"RECEIPT#{receipt}", "entityType": "RECEIPT", "status": "UPLOADED"}),
+                Item=to_item(
+                    {
+                        "PK": f"RECEIPT#{receipt}",
+                        "SK": "RECEIPT",
+                        "entityType": "RECEIPT",
+                        "memberKey": pk,
+                        "status": "UPLOADED",
+                    }
+                ),
             )
             item = _claim_item(claim, person.person_id, member.plan_id, receipt)
             dynamodb.put_item(TableName=settings.claims_table, Item=to_item(item))
             detail = {
                 "version": "1",
                 "claimId": item["claimId"],
-                "pk": pk,
+                "memberKey": pk,
                 "claimType": item["claimType"],
                 "patientId": item["patientId"],
                 "submittedAt": item["submittedAt"],

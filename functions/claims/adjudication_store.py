@@ -103,12 +103,12 @@ def claim_from_item(item: dict[str, Any]) -> ClaimToAdjudicate:
 
 
 def receipt_statuses(pk: str, receipt_ids: list[str]) -> dict[str, str]:
-    """Status of each receipt of the claim (``MISSING`` when the receipt item is not there)."""
+    """Status of each receipt of the claim (``PK=RECEIPT#<id>``, ``SK=RECEIPT``, owned by
+    ``receipt_store``); ``MISSING`` when the receipt is not there or belongs to another member."""
     if not receipt_ids:
         return {}
-    keys = [{"PK": pk, "SK": f"RECEIPT#{rid}"} for rid in receipt_ids]
-    items = _batch_get_consistent(keys)
-    found = {str(i["SK"]).removeprefix("RECEIPT#"): str(i.get("status", "")) for i in items}
+    items = _batch_get_consistent([{"PK": f"RECEIPT#{rid}", "SK": "RECEIPT"} for rid in receipt_ids])
+    found = {str(i["PK"]).removeprefix("RECEIPT#"): str(i.get("status", "")) for i in items if i.get("memberKey") == pk}
     return {rid: found.get(rid, "MISSING") for rid in receipt_ids}
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from claim_adjudication import money_text
 
 from portal_common.aws_clients import client
+from portal_common.claim_types import claim_types
 from portal_common.config import get_settings
-from portal_common.i18n import ENGLISH, has_message, language_from_preference, translate
+from portal_common.i18n import ENGLISH, language_from_preference, translate
 from portal_common.members import Member
 
 EVENT_SOURCE = "ca.portal.claims"
@@ -78,11 +79,8 @@ def publish_status_changes(item: dict[str, Any], changes: list[StatusChange]) ->
 
 
 def claim_type_name(code: str, lang: str) -> str:
-    """The claim type's name from the claims catalogue when it has one, else the code."""
-    for key in (f"claimTypes.{code}.name", f"claimType.{code}.name", f"claims.type.{code}.name"):
-        if has_message(key, lang):
-            return translate(key, lang)
-    return code.replace("_", " ").capitalize()
+    """The claim type's display name (claim-type catalogue), the code when unknown."""
+    return claim_types().name(code, lang)
 
 
 def email_language(item: dict[str, Any], member: Member | None) -> str:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from claim_processing import Notifier, Outcome, process_claim
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from portal_common.log import get_logger
 
@@ -35,7 +35,8 @@ class ClaimSubmittedV1(BaseModel):
 
     version: Literal["1"]
     claim_id: str = Field(alias="claimId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
-    pk: str = Field(pattern=r"^MEMBER#[^#]+#[^#]+$", max_length=200)
+    # The member's partition; ``memberKey`` as the stream publisher writes it (``pk`` accepted too).
+    pk: str = Field(validation_alias=AliasChoices("memberKey", "pk"), pattern=r"^MEMBER#[^#]+#[^#]+$", max_length=200)
     claim_type: str = Field(alias="claimType", min_length=1, max_length=64)
     patient_id: str = Field(alias="patientId", min_length=1, max_length=64)
     submitted_at: str = Field(alias="submittedAt", min_length=1)

@@ -130,7 +130,7 @@ def test_missing_receipt_puts_the_claim_pending_then_a_later_event_pays_it(bus_c
     assert len(sent_emails()) == 1
     boto3.client("dynamodb").update_item(
         TableName=get_settings().claims_table,
-        Key={"PK": {"S": item["PK"]}, "SK": {"S": f"RECEIPT#{receipt}"}},
+        Key={"PK": {"S": f"RECEIPT#{receipt}"}, "SK": {"S": "RECEIPT"}},
         UpdateExpression="SET #s = :u",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":u": {"S": "UPLOADED"}},
