@@ -333,6 +333,8 @@ def render_step(step: Step, lang: str) -> str:
         elif name == "label":
             fr, _, en = value.partition("|")
             params[name] = en if lang == ENGLISH and en else fr
+        elif name == "period":
+            params[name] = translate(f"adjudication.period.{value}", lang)
         else:
             params[name] = value
     return translate(f"adjudication.reason.{step.code}", lang, **params)
@@ -505,7 +507,7 @@ def _apply_maximums(
             shared = plan.shared_maximums[rule.shared_maximum]
             step = Step(
                 "SHARED_MAXIMUM_REACHED",
-                {"limit": str(shared.amount), "label": f"{shared.label.fr}|{shared.label.en}"},
+                {"limit": str(shared.amount), "label": f"{shared.label.fr}|{shared.label.en}", "period": shared.period},
             )
             if shared.period == "ROLLING_24_MONTHS":
                 rolling = usage.dated_usage(claim.patient_id, f"SHARED#{rule.shared_maximum}")
