@@ -23,18 +23,6 @@ for _folder in (ROOT, ROOT / "layers" / "common", ROOT / "functions" / "drugs"):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "ca-central-1",
-        "AWS_REGION": "ca-central-1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
-for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-    del os.environ[_name]
-
 EXTRACT = ROOT / "data" / "drugs" / "dpd-allfiles.zip"
 PRICES = ROOT / "data" / "drugs" / "bc-pharmacare-prices.csv.gz"
 QUERIES = ["atorva", "lipitor", "metformin", "acetaminophene", "apo atorvastatin", "amoxi 500", "02230711"]
@@ -216,9 +204,34 @@ def run() -> dict[str, Any]:
         }
 
 
+def _bench_environment() -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "ca-central-1",
+            "AWS_REGION": "ca-central-1",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
+        del os.environ[name]
+
+
 def main() -> None:
     print("drugs: search and coverage cost vs catalogue size (moto in-process, through the handler)")
-    result = run()
+    saved = dict(os.environ)
+    try:
+        _bench_environment()
+        result = run()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        from portal_common import aws_clients, config, plans
+
+        config.get_settings.cache_clear()
+        aws_clients.reset_clients()
+        plans.clear_plan_cache()
     small, full = result["small"], result["full"]
     print(f"  1,000 drugs: {small['drugs']} products, {small['items']} items, import {small['import']:.1f} s")
     print(
