@@ -224,6 +224,14 @@ def _unit_price(value: Any) -> str | None:
     return f"{whole}.{decimals.ljust(2, '0')}"
 
 
+def _schedule_labels(document: dict[str, Any], lang: str) -> dict[str, str] | None:
+    """English schedule name -> French one (the extract gives both, row by row)."""
+    english, french = document.get("schedules") or [], document.get("schedulesFr") or []
+    if not lang.startswith("fr") or len(english) != len(french):
+        return None
+    return dict(zip(english, french, strict=True))
+
+
 def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date | None = None) -> Coverage:
     """``GET /v1/drugs/{din}/coverage?personId=``: for a person of the caller's certificate only."""
     member = get_member(caller.contract_number, caller.participant_number)
@@ -266,6 +274,8 @@ def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date
             max_eligible_unit_price=_unit_price(decision.max_eligible_unit_price),
         ),
         dispensing_fee_cap=f"{decision.dispensing_fee_cap:.2f}" if decision.dispensing_fee_cap is not None else None,
-        reasons=[CoverageReason(**reason) for reason in localized_reasons(decision, lang)],
+        reasons=[
+            CoverageReason(**reason) for reason in localized_reasons(decision, lang, _schedule_labels(document, lang))
+        ],
         checked_on=on,
     )

@@ -512,6 +512,10 @@ def test_reasons_come_in_the_callers_language(api: Api) -> None:
     assert [r["code"] for r in fr["reasons"]] == [r["code"] for r in en["reasons"]]
     assert fr["reasons"][-2]["message"] != en["reasons"][-2]["message"]
     assert "rembourse" in " ".join(r["message"] for r in fr["reasons"])
+    # the schedule is named in the caller's language, as the extract gives it
+    assert fr["reasons"][0]["code"] == "SCHEDULE_COVERED"
+    assert "Médicaments sur ordonnance" in fr["reasons"][0]["message"]
+    assert "PRESCRIPTION" in en["reasons"][0]["message"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -39,7 +39,7 @@ the ``drugs.reason.<CODE>`` keys of ``messages/*/drugs.json``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -263,14 +263,24 @@ def evaluate(
     )
 
 
-def reason_message(reason: Reason, lang: str) -> str:
-    """The text of one reason in ``lang`` (fr-CA or en-CA)."""
+def reason_message(reason: Reason, lang: str, schedule_labels: Mapping[str, str] | None = None) -> str:
+    """The text of one reason in ``lang`` (fr-CA or en-CA).
+
+    ``schedule_labels`` maps the extract's schedule names (``PRESCRIPTION``) to their names in
+    ``lang`` (the DPD's French ``SCHEDULE_F``) for the reasons that quote the schedule.
+    """
     params = dict(reason.params)
+    if schedule_labels and "schedule" in params:
+        params["schedule"] = ", ".join(
+            schedule_labels.get(name.strip(), name.strip()) for name in str(params["schedule"]).split(",")
+        )
     if reason.code == "PERSON_NOT_ELIGIBLE":
         params["detail"] = translate(f"drugs.eligibility.{params.get('eligibilityReason', 'NOT_ELIGIBLE')}", lang)
     return translate(f"drugs.reason.{reason.code}", lang, **params)
 
 
-def localized_reasons(decision: CoverageDecision, lang: str) -> list[dict[str, str]]:
+def localized_reasons(
+    decision: CoverageDecision, lang: str, schedule_labels: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
     """``[{"code", "message"}]`` as the contract's ``Coverage.reasons``."""
-    return [{"code": r.code, "message": reason_message(r, lang)} for r in decision.reasons]
+    return [{"code": r.code, "message": reason_message(r, lang, schedule_labels)} for r in decision.reasons]
