@@ -24,13 +24,15 @@ help:
 	@echo "make import-roster FILE=path.csv   load an eligibility file into the running local stack"
 
 $(VENV)/.installed: requirements/dev.txt requirements/runtime.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
+	@test -x $(PY) || (echo "creating $(VENV) (first run: installing the pinned dependencies)" && $(PYTHON) -m venv $(VENV))
 	@$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
 	@$(PY) -c "import moto, aws_lambda_powertools, pydantic, pytest, pycognito" || (echo "dependency install failed"; exit 1)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
+	@test -x $(SAM_VENV)/bin/python || (echo "creating $(SAM_VENV) (AWS SAM CLI)" && $(PYTHON) -m venv $(SAM_VENV))
 	@$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt 2>&1 | grep -v "is ignored" || true
 	@test -x $(SAM) || (echo "aws-sam-cli install failed"; exit 1)
 	@touch $@
@@ -40,8 +42,9 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m local.run $(if $(ROSTER),--roster $(ROSTER)) $(if $(PORT),--port $(PORT))
 
+# Unit and integration first, then end-to-end (the session starts its own local stack on free ports).
 test: $(VENV)/.installed
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/integration -q $(PYTEST_ARGS)
@@ -49,7 +52,7 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/portal_common local tools $(FUNCTION_DIRS)
+	$(VENV)/bin/mypy layers/common/portal_common local tools $(wildcard $(FUNCTION_DIRS))
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region ca-central-1
 
@@ -58,7 +61,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 build: $(SAM_VENV)/.installed
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run_all
