@@ -131,7 +131,10 @@ class Outbox(Poller):
 
     def poll_once(self) -> bool:
         """As a poller: print what was sent since the last poll."""
-        return self.collect() > 0
+        found = self.collect() > 0
+        if found:
+            self.found()
+        return found
 
     def items(self, to: str | None = None) -> list[OutboxMessage]:
         """Messages (to one address, case-insensitive, when given), newest first."""
