@@ -12,7 +12,7 @@ space := $(empty) $(empty)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(subst $(space),:,$(addprefix $(CURDIR)/,. layers/common $(FUNCTION_DIRS)))
 
-.PHONY: help venv run test test-fast lint format build bench openapi import-roster clean
+.PHONY: help venv run test test-fast lint format build bench openapi import-roster import-drugs clean
 
 help:
 	@echo "make run        start the whole service locally on 127.0.0.1:3000 (ROSTER=file.csv to load a roster too)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench      cold-start and request-cost benchmarks"
 	@echo "make openapi    regenerate functions/ops/openapi.json"
 	@echo "make import-roster FILE=path.csv   load an eligibility file into the running local stack"
+	@echo "make import-drugs [EXTRACT=allfiles.zip] [PRICES=prices.csv.gz]   (re)load the DPD drug extract into the running local stack"
 
 $(VENV)/.installed: requirements/dev.txt requirements/runtime.txt
 	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
@@ -72,6 +73,9 @@ openapi: $(VENV)/.installed
 import-roster: $(VENV)/.installed
 	@test -n "$(FILE)" || (echo "usage: make import-roster FILE=path/to/roster.csv"; exit 2)
 	$(PY) -m tools.import_roster $(FILE)
+
+import-drugs: $(VENV)/.installed
+	$(PY) -m tools.import_drugs $(if $(EXTRACT),--extract $(EXTRACT)) $(if $(PRICES),--prices $(PRICES))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .local-stack

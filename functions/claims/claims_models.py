@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from portal_common.models import InputModel, IsoDate, OutputModel, PositiveMoney
+from portal_common.models import InputModel, IsoDate, Money, OutputModel, PositiveMoney
 
 _PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
 
@@ -71,6 +71,9 @@ class DrugDetails(InputModel):
     prescription_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$")] | None = None
     quantity: Annotated[Decimal, Field(gt=0, le=100000, max_digits=9, decimal_places=3)] | None = None
     days_supply: Annotated[int, Field(strict=True, ge=1, le=365)] | None = None
+    # The pharmacist's dispensing fee included in each treatment amount (per fill): the claim
+    # processor applies the plan's dispensing-fee cap to it (docs/adjudication.md).
+    dispensing_fee: Money | None = None
 
 
 class Authorization(InputModel):

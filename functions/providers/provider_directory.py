@@ -199,8 +199,13 @@ def search_by_phone(phone: str, provider_types: list[str] | None, limit: int) ->
     return items[:limit]
 
 
-def search_by_name(kind: str, prefix: str, provider_types: list[str] | None, limit: int) -> list[dict[str, Any]]:
-    """Name entries of one kind starting with ``prefix`` (``GSI2``, one bounded ``Query``)."""
+def search_by_name(
+    kind: str, prefix: str, provider_types: list[str] | None, limit: int, *, narrow: bool = False
+) -> list[dict[str, Any]]:
+    """Name entries of one kind starting with ``prefix`` (``GSI2``, one bounded ``Query``).
+
+    ``narrow``: the caller filters the results further, so read the bounded window of 100.
+    """
     expression, extra = _type_filter(provider_types)
     items, _ = query(
         get_settings().providers_table,
@@ -209,9 +214,9 @@ def search_by_name(kind: str, prefix: str, provider_types: list[str] | None, lim
         values={":p": f"NAME#{kind}#{prefix[:MIN_PREFIX]}", ":prefix": prefix, **extra},
         filter_expression=expression,
         # With a type filter, DynamoDB applies Limit before the filter: read a bounded window.
-        limit=100 if expression else limit,
+        limit=100 if (expression or narrow) else limit,
     )
-    return items[:limit]
+    return items if narrow else items[:limit]
 
 
 def recent_providers(member_key: str, claim_type: str) -> list[dict[str, Any]]:

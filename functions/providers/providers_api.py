@@ -162,7 +162,9 @@ def search(
     if errors:
         raise ValidationFailed(errors=errors)
     if last:
-        found = search_by_name("L", f"{last} {first}" if first else last, types, limit)
+        found = search_by_name("L", last, types, limit, narrow=bool(first))
+        if first:
+            found = [p for p in found if name_prefix(str(p.get("firstName", ""))).startswith(first)][:limit]
     elif first:
         found = search_by_name("F", first, types, limit)
     elif free:

@@ -1,0 +1,178 @@
+"""The link between a Cognito account and its roster participant (members table).
+
+Items (owned by the identity functions):
+
+- ``PK=MEMBER#<contract>#<participant>``, ``SK=PROFILE`` (the roster's item) gets
+  ``pendingEmailHash``/``pendingUntil`` when someone registers (PreSignUp), then ``accountSub`` and
+  ``email`` when the email is confirmed (PostConfirmation). Both writes are conditional, so two
+  registrations racing for one participant cannot both succeed: one account per participant.
+- ``PK=ACCOUNT#<emailHash>``, ``SK=LINK``: which participant an email registered for
+  (``contractNumber``, ``participantNumber``, ``status`` PENDING/LINKED, ``accountSub``). Pending
+  links expire (``expiresAt``, TTL) with the registration code.
+
+Emails are only ever keys as a SHA-256 of the normalized address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from portal_common.aws_clients import client
+from portal_common.config import get_settings
+from portal_common.dynamo import get_item, is_conditional_failure, to_attr
+from portal_common.identity import member_key
+
+PENDING_SECONDS = 24 * 3600  # as long as Cognito's sign-up code
+
+
+def normalize_email(email: str) -> str:
+    """The form every email is compared and keyed in (trimmed, lower case)."""
+    return email.strip().lower()
+
+
+def email_hash(email: str) -> str:
+    """Stable, non-reversible key of an email address."""
+    return hashlib.sha256(("portal-email:" + normalize_email(email)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    """Which participant an email belongs to."""
+
+    contract_number: str
+    participant_number: str
+    status: str
+    account_sub: str | None
+    expires_at: int | None
+
+    def __repr__(self) -> str:
+        return f"AccountLink(status={self.status!r})"
+
+
+class ParticipantTaken(Exception):
+    """The participant already has an account, or another registration is pending for it."""
+
+
+def _link_key(hashed: str) -> dict[str, str]:
+    return {"PK": f"ACCOUNT#{hashed}", "SK": "LINK"}
+
+
+def get_link(hashed: str) -> AccountLink | None:
+    """The link of an email hash (``None`` when absent)."""
+    item = get_item(get_settings().members_table, _link_key(hashed))
+    if not item:
+        return None
+    return AccountLink(
+        contract_number=str(item["contractNumber"]),
+        participant_number=str(item["participantNumber"]),
+        status=str(item.get("status", "PENDING")),
+        account_sub=item.get("accountSub"),
+        expires_at=item.get("expiresAt"),
+    )
+
+
+def reserve(contract: str, participant: str, hashed: str, now: int) -> None:
+    """Reserve the participant for this email until it is confirmed (race-safe).
+
+    Succeeds when the participant has no account and no other live pending registration (the same
+    email registering again refreshes its reservation).
+    """
+    table = get_settings().members_table
+    until = now + PENDING_SECONDS
+    try:
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": to_attr(member_key(contract, participant)), "SK": to_attr("PROFILE")},
+                        "UpdateExpression": "SET pendingEmailHash = :h, pendingUntil = :until",
+                        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(accountSub) AND "
+                        "(attribute_not_exists(pendingEmailHash) OR pendingEmailHash = :h OR pendingUntil < :now)",
+                        "ExpressionAttributeValues": {
+                            ":h": to_attr(hashed),
+                            ":until": to_attr(until),
+                            ":now": to_attr(now),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **{k: to_attr(v) for k, v in _link_key(hashed).items()},
+                            "entityType": to_attr("ACCOUNT_LINK"),
+                            "contractNumber": to_attr(contract),
+                            "participantNumber": to_attr(participant),
+                            "status": to_attr("PENDING"),
+                            "expiresAt": to_attr(until),
+                        },
+                        # A linked email is never re-pointed at another participant.
+                        "ConditionExpression": "attribute_not_exists(PK) OR #s <> :linked",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":linked": to_attr("LINKED")},
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            raise ParticipantTaken() from error
+        raise
+
+
+def link(hashed: str, email: str, sub: str, now: int) -> AccountLink:
+    """Confirm the reservation: the participant now belongs to account ``sub`` (idempotent)."""
+    found = get_link(hashed)
+    if found is None:
+        raise ParticipantTaken()
+    if found.status == "LINKED" and found.account_sub == sub:
+        return found
+    table = get_settings().members_table
+    try:
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {
+                            "PK": to_attr(member_key(found.contract_number, found.participant_number)),
+                            "SK": to_attr("PROFILE"),
+                        },
+                        "UpdateExpression": "SET accountSub = :sub, email = :email, linkedAt = :now "
+                        "REMOVE pendingEmailHash, pendingUntil",
+                        "ConditionExpression": "attribute_exists(PK) AND "
+                        "(attribute_not_exists(accountSub) OR accountSub = :sub) AND pendingEmailHash = :h",
+                        "ExpressionAttributeValues": {
+                            ":sub": to_attr(sub),
+                            ":email": to_attr(normalize_email(email)),
+                            ":now": to_attr(now),
+                            ":h": to_attr(hashed),
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {k: to_attr(v) for k, v in _link_key(hashed).items()},
+                        "UpdateExpression": "SET #s = :linked, accountSub = :sub REMOVE expiresAt",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":linked": to_attr("LINKED"), ":sub": to_attr(sub)},
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            raise ParticipantTaken() from error
+        raise
+    return AccountLink(found.contract_number, found.participant_number, "LINKED", sub, None)
+
+
+def profile_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Account-related fields of a PROFILE item (for tests and operators)."""
+    return {k: item.get(k) for k in ("accountSub", "email", "pendingEmailHash", "pendingUntil")}

@@ -1,0 +1,96 @@
+"""Fixed-window request counters in the members table (per email hash and per source IP).
+
+One atomic ``UpdateItem ... ADD hits :1`` per key and window: concurrent requests cannot both slip
+under a limit. Items: ``PK=THROTTLE#<action>#<email|ip>#<hash>``, ``SK=W#<window start>``, with
+``expiresAt`` (TTL). The window is part of the key, so an expired counter is simply never read
+again even where TTL is not applied (moto).
+
+Limits can be tuned per deployment with ``AUTH_THROTTLE_LIMITS`` (JSON
+``{"login": {"email": 10, "ip": 100, "window": 900}, ...}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from portal_common.aws_clients import client
+from portal_common.config import get_settings
+from portal_common.dynamo import to_attr
+from portal_common.problems import TooManyRequests
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``email`` requests per email and ``ip`` per source IP in ``window`` seconds."""
+
+    email: int
+    ip: int
+    window: int
+
+
+DEFAULT_LIMITS: dict[str, Limit] = {
+    "register": Limit(email=5, ip=50, window=3600),
+    "register_confirm": Limit(email=10, ip=100, window=3600),
+    "register_resend": Limit(email=5, ip=50, window=3600),
+    "login": Limit(email=10, ip=100, window=900),
+    "login_verify": Limit(email=20, ip=200, window=900),
+    "login_resend": Limit(email=10, ip=100, window=900),
+    "password_forgot": Limit(email=5, ip=50, window=3600),
+    "password_reset": Limit(email=10, ip=100, window=3600),
+}
+
+
+@lru_cache(maxsize=1)
+def limits() -> dict[str, Limit]:
+    """Defaults overridden by ``AUTH_THROTTLE_LIMITS``."""
+    merged = dict(DEFAULT_LIMITS)
+    raw = os.environ.get("AUTH_THROTTLE_LIMITS")
+    if raw:
+        for action, values in json.loads(raw).items():
+            base = merged.get(action, Limit(10, 100, 900))
+            merged[action] = Limit(
+                email=int(values.get("email", base.email)),
+                ip=int(values.get("ip", base.ip)),
+                window=int(values.get("window", base.window)),
+            )
+    return merged
+
+
+def _hit(key: str, window_start: int, window: int) -> int:
+    response = client("dynamodb").update_item(
+        TableName=get_settings().members_table,
+        Key={"PK": to_attr(key), "SK": to_attr(f"W#{window_start}")},
+        UpdateExpression="ADD hits :one SET expiresAt = if_not_exists(expiresAt, :exp), entityType = :t",
+        ExpressionAttributeValues={
+            ":one": to_attr(1),
+            ":exp": to_attr(window_start + window + 60),
+            ":t": to_attr("THROTTLE"),
+        },
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(response["Attributes"]["hits"]["N"])
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def check(action: str, email_hash: str | None, source_ip: str | None, now: float) -> None:
+    """Count this request; ``429`` with ``Retry-After`` when the email or the IP is over its limit.
+
+    Both counters are always incremented (the same work whether or not the email has an account).
+    """
+    limit = limits()[action]
+    start = int(now) - int(now) % limit.window
+    retry_after = start + limit.window - int(now)
+    over = False
+    if email_hash:
+        over |= _hit(f"THROTTLE#{action}#email#{email_hash[:32]}", start, limit.window) > limit.email
+    if source_ip:
+        over |= _hit(f"THROTTLE#{action}#ip#{_digest(source_ip)}", start, limit.window) > limit.ip
+    if over:
+        raise TooManyRequests(retry_after)

@@ -1,0 +1,83 @@
+"""Cognito CreateAuthChallenge: generate and email the one-time sign-in code.
+
+- first custom challenge or a resend (client metadata ``action=resend``): a new code from
+  ``secrets``, valid 5 minutes, emailed through SES in the member's language (text and HTML);
+- after a wrong answer: the same code again (carried hashed in the challenge metadata), no email.
+
+The code itself exists only in this invocation and in the email; the challenge keeps its salted
+HMAC. Public parameters give the app what it shows: the masked destination and the validity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import auth_clock
+import auth_codes
+import auth_emails
+import signin_rules
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from portal_common.aws_clients import client
+from portal_common.config import get_settings
+from portal_common.log import get_logger, mask_email
+
+logger = get_logger("auth-create-challenge")
+
+
+def send_code(email: str, locale: str | None, code: str) -> None:
+    """Email the sign-in code (SES, text and HTML)."""
+    message = auth_emails.render(
+        "signin", auth_emails.email_language(locale), code, minutes=auth_codes.CODE_TTL_SECONDS // 60
+    )
+    client("ses").send_email(
+        Source=get_settings().sender_email,
+        Destination={"ToAddresses": [email]},
+        Message={
+            "Subject": {"Data": message.subject, "Charset": "UTF-8"},
+            "Body": {
+                "Text": {"Data": message.text, "Charset": "UTF-8"},
+                "Html": {"Data": message.html, "Charset": "UTF-8"},
+            },
+        },
+    )
+
+
+@event_source(data_class=CreateAuthChallengeTriggerEvent)
+def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContext) -> dict[str, Any]:
+    """Create the custom challenge."""
+    if event.request.challenge_name != signin_rules.CUSTOM_CHALLENGE:
+        return event.raw_event
+    now = int(auth_clock.now())
+    steps = signin_rules.steps_from_session(event["request"].get("session") or [])
+    previous = signin_rules.previous_code(steps)
+    resend = signin_rules.is_resend(event.request.client_metadata)
+    attributes = event.request.user_attributes or {}
+    email = attributes.get("email", "")
+    if previous is not None and not resend:
+        issued = auth_codes.IssuedCode(
+            "RETRY", previous.sent_at, previous.expires_at, previous.salt, previous.code_hash
+        )
+    else:
+        code = auth_codes.new_code()
+        salt = auth_codes.new_salt()
+        issued = auth_codes.IssuedCode(
+            "RESEND" if previous is not None else "NEW",
+            now,
+            now + auth_codes.CODE_TTL_SECONDS,
+            salt,
+            auth_codes.hash_code(code, salt),
+        )
+        if email and not event.request.user_not_found:
+            send_code(email, attributes.get("locale"), code)
+            logger.info("sign-in code emailed", extra={"destination": mask_email(email), "kind": issued.kind})
+    response = event.response
+    response.private_challenge_parameters = issued.private_parameters()
+    response.public_challenge_parameters = {
+        "destination": mask_email(email) if email else "",
+        "expiresIn": str(max(0, issued.expires_at - now)),
+    }
+    response.challenge_metadata = issued.metadata()
+    return event.raw_event

@@ -1,0 +1,34 @@
+"""Cognito CustomMessage: bilingual verification and password-reset emails.
+
+Cognito sends the message itself, replacing ``{####}`` (``request.codeParameter``) with the code;
+the language comes from the user's ``locale`` attribute (set at registration), French by default.
+The body is HTML (Cognito sends one body); its text twin is what the sign-in code email uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import auth_emails
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+KIND_BY_SOURCE = {
+    "CustomMessage_SignUp": "verify",
+    "CustomMessage_ResendCode": "verify",
+    "CustomMessage_ForgotPassword": "reset",
+}
+
+
+@event_source(data_class=CustomMessageTriggerEvent)
+def lambda_handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict[str, Any]:
+    """Fill in ``emailSubject`` and ``emailMessage``."""
+    kind = KIND_BY_SOURCE.get(event.trigger_source)
+    if kind is None:
+        return event.raw_event  # other messages keep Cognito's defaults
+    locale = (event.request.user_attributes or {}).get("locale") or (event.request.client_metadata or {}).get("lang")
+    message = auth_emails.render(kind, auth_emails.email_language(locale), event.request.code_parameter)
+    event.response.email_subject = message.subject
+    event.response.email_message = message.html
+    return event.raw_event

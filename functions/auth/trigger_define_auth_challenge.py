@@ -1,0 +1,38 @@
+"""Cognito DefineAuthChallenge: SRP password, then the emailed code, at most 3 wrong codes.
+
+The rules are in :mod:`signin_rules` (pure, computed from Cognito's session history).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import auth_clock
+import signin_rules
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import DefineAuthChallengeTriggerEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from portal_common.log import get_logger
+
+logger = get_logger("auth-define-challenge")
+
+
+@event_source(data_class=DefineAuthChallengeTriggerEvent)
+def lambda_handler(event: DefineAuthChallengeTriggerEvent, context: LambdaContext) -> dict[str, Any]:
+    """Decide the next step."""
+    steps = signin_rules.steps_from_session(event["request"].get("session") or [])
+    decision = signin_rules.decide(
+        steps,
+        event.request.client_metadata or {},
+        auth_clock.now(),
+        user_not_found=bool(event.request.user_not_found),
+    )
+    response = event.response
+    response.issue_tokens = decision.issue_tokens
+    response.fail_authentication = decision.fail
+    if decision.challenge:
+        response.challenge_name = decision.challenge
+    if decision.fail:
+        logger.info("sign-in refused", extra={"steps": len(steps)})
+    return event.raw_event

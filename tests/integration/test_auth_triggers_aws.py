@@ -1,0 +1,144 @@
+"""Triggers that touch AWS (DynamoDB, SES, Cognito admin), on real Cognito event samples against moto."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVENTS = Path(__file__).resolve().parents[1] / "events" / "cognito"
+
+
+class Context:
+    function_name = "trigger"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:ca-central-1:123456789012:function:trigger"
+    aws_request_id = "test"
+
+
+def sample(name: str, env: dict[str, str]) -> dict[str, Any]:
+    event = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    event["userPoolId"] = env["USER_POOL_ID"]
+    event["callerContext"]["clientId"] = env["USER_POOL_CLIENT_ID"]
+    return event
+
+
+def profile(contract: str, participant: str) -> dict[str, Any]:
+    from portal_common.config import get_settings
+    from portal_common.dynamo import get_item
+
+    return get_item(get_settings().members_table, {"PK": f"MEMBER#{contract}#{participant}", "SK": "PROFILE"}) or {}
+
+
+def test_pre_sign_up_reserves_the_participant_once(seeded: Any) -> None:
+    import trigger_pre_sign_up
+
+    env = seeded.environment()
+    event = sample("pre_sign_up", env)
+    trigger_pre_sign_up.lambda_handler(event, Context())
+    assert profile("G2002", "200003")["pendingEmailHash"]
+    # Same email again: allowed (refreshes its reservation); another email: refused.
+    trigger_pre_sign_up.lambda_handler(sample("pre_sign_up", env), Context())
+    other = sample("pre_sign_up", env)
+    other["request"]["userAttributes"]["email"] = "someone.else@example.com"
+    with pytest.raises(trigger_pre_sign_up.SignUpRefused, match="ALREADY_REGISTERED"):
+        trigger_pre_sign_up.lambda_handler(other, Context())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"contractNumber": "G2003"},
+        {"participantNumber": "200004"},
+        {"dateOfBirth": "1995-08-15"},
+        {"dateOfBirth": "not-a-date"},
+        {"contractNumber": "G2002", "participantNumber": "200002", "dateOfBirth": "1975-09-09"},  # coverage ended
+        {"contractNumber": "G1001", "participantNumber": "100001", "dateOfBirth": "1982-11-05"},  # the spouse's DOB
+    ],
+)
+def test_pre_sign_up_refuses_identity_mismatches(seeded: Any, change: dict[str, str]) -> None:
+    import trigger_pre_sign_up
+
+    event = sample("pre_sign_up", seeded.environment())
+    event["request"]["validationData"].update(change)
+    with pytest.raises(trigger_pre_sign_up.SignUpRefused, match=r"^IDENTITY_NOT_VERIFIED$"):
+        trigger_pre_sign_up.lambda_handler(event, Context())
+
+
+def test_post_confirmation_links_account_and_writes_claims(seeded: Any) -> None:
+    import boto3
+    import trigger_post_confirmation
+    import trigger_pre_sign_up
+
+    env = seeded.environment()
+    cognito = boto3.client("cognito-idp", region_name="ca-central-1")
+    user = cognito.admin_create_user(
+        UserPoolId=env["USER_POOL_ID"],
+        Username="olivia.smith@example.com",
+        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
+        MessageAction="SUPPRESS",
+    )["User"]
+    trigger_pre_sign_up.lambda_handler(sample("pre_sign_up", env), Context())
+    event = sample("post_confirmation", env)
+    event["userName"] = user["Username"]
+    event["request"]["userAttributes"]["sub"] = user["Username"]
+    trigger_post_confirmation.lambda_handler(event, Context())
+    item = profile("G2002", "200003")
+    assert item["accountSub"] == user["Username"]
+    assert item["email"] == "olivia.smith@example.com"
+    assert "pendingEmailHash" not in item
+    attributes = {
+        a["Name"]: a["Value"]
+        for a in cognito.admin_get_user(UserPoolId=env["USER_POOL_ID"], Username=user["Username"])["UserAttributes"]
+    }
+    assert attributes["custom:contract_number"] == "G2002"
+    assert attributes["custom:participant_number"] == "200003"
+    # A second confirmation for the same participant (another account) is refused.
+    event["request"]["userAttributes"]["sub"] = "another-sub"
+    with pytest.raises(trigger_post_confirmation.LinkRefused):
+        trigger_post_confirmation.lambda_handler(event, Context())
+
+
+def test_post_confirmation_after_password_reset_does_nothing(seeded: Any) -> None:
+    import trigger_post_confirmation
+
+    event = sample("post_confirmation", seeded.environment())
+    event["triggerSource"] = "PostConfirmation_ConfirmForgotPassword"
+    assert trigger_post_confirmation.lambda_handler(event, Context()) == event
+
+
+def test_create_auth_challenge_emails_a_hashed_code(seeded: Any) -> None:
+    import auth_codes
+    import trigger_create_auth_challenge
+    import trigger_verify_auth_challenge
+    from moto.ses.models import ses_backends
+
+    env = seeded.environment()
+    result = trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())
+    response = result["response"]
+    message = ses_backends["123456789012"]["ca-central-1"].sent_messages[-1]
+    assert message.subject == "Votre code d'ouverture de session"  # locale fr
+    code = re.search(r">(\d{6})<", message.body).group(1)
+    private = response["privateChallengeParameters"]
+    assert code not in json.dumps(response)  # the code is only in the email
+    assert auth_codes.code_matches(code, private["salt"], private["codeHash"])
+    assert response["publicChallengeParameters"] == {"destination": "m***@e***.com", "expiresIn": "300"}
+    # A retry after a wrong answer presents the same code without a new email.
+    retry_event = sample("create_auth_challenge", env)
+    retry_event["request"]["session"].append(
+        {
+            "challengeName": "CUSTOM_CHALLENGE",
+            "challengeResult": False,
+            "challengeMetadata": response["challengeMetadata"],
+        }
+    )
+    sent = len(ses_backends["123456789012"]["ca-central-1"].sent_messages)
+    retry = trigger_create_auth_challenge.lambda_handler(retry_event, Context())["response"]
+    assert len(ses_backends["123456789012"]["ca-central-1"].sent_messages) == sent
+    verify = json.loads((EVENTS / "verify_auth_challenge_response.json").read_text(encoding="utf-8"))
+    verify["request"]["privateChallengeParameters"] = retry["privateChallengeParameters"]
+    verify["request"]["challengeAnswer"] = code
+    assert trigger_verify_auth_challenge.lambda_handler(verify, Context())["response"]["answerCorrect"] is True
