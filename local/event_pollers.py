@@ -554,7 +554,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
             and any(s.kind in ("DynamoDB", "SQS", "S3") for s in spec.sources)
         ):
             log.warning(
-                "%s: handler %s not written yet; its event sources are not polled", spec.logical_id, spec.module
+                "%s: handler %s is missing or broken; its event sources are not polled", spec.logical_id, spec.module
             )
             continue
         for source in spec.sources:

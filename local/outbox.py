@@ -20,6 +20,7 @@ from typing import Any
 from local.event_pollers import Poller
 
 _TAG = re.compile(r"<[^>]+>")
+_INVISIBLE = re.compile(r"(?is)<(head|style|script|title)\b.*?</\1\s*>")
 _BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr)\s*/?>")
 
 
@@ -43,7 +44,8 @@ class OutboxMessage:
 
 def html_to_text(markup: str) -> str:
     """A readable text version of an HTML body."""
-    text = _BLOCK.sub("\n", markup)
+    text = _INVISIBLE.sub("", markup)
+    text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     lines = [" ".join(line.split()) for line in html_lib.unescape(text).splitlines()]
     return "\n".join(line for line in lines if line).strip()
