@@ -249,6 +249,8 @@ class LocalStack:
     def stop(self) -> None:
         """Stop in the reverse order; never raises."""
         self._stopping.set()
+        if self.seeds is not None:
+            self.seeds.stopping.set()
         if self._warm_thread is not None:
             self._warm_thread.join(10)  # an import in progress finishes (and logs) before we stop
         print("\nStopping...", flush=True)
