@@ -12,7 +12,7 @@ space := $(empty) $(empty)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(subst $(space),:,$(addprefix $(CURDIR)/,. layers/common $(FUNCTION_DIRS)))
 
-.PHONY: help venv run test test-fast lint format build bench openapi import-roster clean
+.PHONY: help venv run test test-fast lint format build bench openapi import-roster import-drugs clean
 
 help:
 	@echo "make run        start the whole service locally on 127.0.0.1:3000 (ROSTER=file.csv to load a roster too)"
@@ -22,15 +22,18 @@ help:
 	@echo "make bench      cold-start and request-cost benchmarks"
 	@echo "make openapi    regenerate functions/ops/openapi.json"
 	@echo "make import-roster FILE=path.csv   load an eligibility file into the running local stack"
+	@echo "make import-drugs [EXTRACT=allfiles.zip] [PRICES=prices.csv.gz]   (re)load the DPD drug extract into the running local stack"
 
 $(VENV)/.installed: requirements/dev.txt requirements/runtime.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
+	@test -x $(PY) || (echo "creating $(VENV) (first run: installing the pinned dependencies)" && $(PYTHON) -m venv $(VENV))
 	@$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
 	@$(PY) -c "import moto, aws_lambda_powertools, pydantic, pytest, pycognito" || (echo "dependency install failed"; exit 1)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
+	@test -x $(SAM_VENV)/bin/python || (echo "creating $(SAM_VENV) (AWS SAM CLI)" && $(PYTHON) -m venv $(SAM_VENV))
 	@$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt 2>&1 | grep -v "is ignored" || true
 	@test -x $(SAM) || (echo "aws-sam-cli install failed"; exit 1)
 	@touch $@
@@ -40,8 +43,9 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m local.run $(if $(ROSTER),--roster $(ROSTER)) $(if $(PORT),--port $(PORT))
 
+# Unit and integration first, then end-to-end (the session starts its own local stack on free ports).
 test: $(VENV)/.installed
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/integration -q $(PYTEST_ARGS)
@@ -49,7 +53,7 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/portal_common local tools $(FUNCTION_DIRS)
+	$(VENV)/bin/mypy layers/common/portal_common local tools $(wildcard $(FUNCTION_DIRS))
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region ca-central-1
 
@@ -58,7 +62,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 build: $(SAM_VENV)/.installed
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run_all
@@ -69,6 +73,9 @@ openapi: $(VENV)/.installed
 import-roster: $(VENV)/.installed
 	@test -n "$(FILE)" || (echo "usage: make import-roster FILE=path/to/roster.csv"; exit 2)
 	$(PY) -m tools.import_roster $(FILE)
+
+import-drugs: $(VENV)/.installed
+	$(PY) -m tools.import_drugs $(if $(EXTRACT),--extract $(EXTRACT)) $(if $(PRICES),--prices $(PRICES))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .local-stack

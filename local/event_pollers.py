@@ -28,6 +28,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus, unquote_plus
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local.cfn import EventSource, Stack
 from local.event_filter import FilterCriteria
@@ -114,7 +118,7 @@ def stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str
         "eventName": raw["eventName"],
         "eventVersion": raw.get("eventVersion", "1.1"),
         "eventSource": "aws:dynamodb",
-        "awsRegion": raw.get("awsRegion", region),
+        "awsRegion": region,  # moto reports us-east-1 whatever the table's region
         "dynamodb": body,
         "eventSourceARN": stream_arn,
     }
@@ -154,7 +158,12 @@ class StreamPoller(Poller):
 
     def _read(self) -> bool:
         found = False
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"].get("Shards", [])
+        try:
+            description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        except ClientError:
+            # moto creates the stream's shard on the table's first write and fails before that.
+            return False
+        shards = description.get("Shards", [])
         for shard in shards:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
@@ -361,14 +370,19 @@ class SqsPoller(Poller):
 
 
 # ---------------------------------------------------------------------------------------- S3
-def complete_s3_record(record: dict[str, Any], account_id: str) -> dict[str, Any]:
-    """Add the fields of S3's notification record that moto leaves out."""
+def complete_s3_record(record: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
+    """Add the fields of S3's notification record that moto leaves out or gets wrong."""
+    record["awsRegion"] = region
     record.setdefault("userIdentity", {"principalId": f"AWS:{account_id}"})
     record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
     record.setdefault(
         "responseElements", {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": uuid.uuid4().hex}
     )
     s3 = record.setdefault("s3", {})
+    key = (s3.get("object") or {}).get("key")
+    if isinstance(key, str):
+        # S3 form-encodes keys but keeps "/" (moto encodes it too).
+        s3["object"]["key"] = quote_plus(unquote_plus(key), safe="/")
     s3.setdefault("bucket", {}).setdefault("ownerIdentity", {"principalId": account_id})
     s3.setdefault("object", {}).setdefault("sequencer", f"{time.time_ns():X}")
     return record
@@ -383,6 +397,7 @@ class S3NotificationPoller(Poller):
     queue_url: str
     sqs: Any
     account_id: str
+    region: str
     max_attempts: int = 3  # asynchronous invocation: the first try and two retries
 
     def __post_init__(self) -> None:
@@ -397,7 +412,7 @@ class S3NotificationPoller(Poller):
                 event = json.loads(message["Body"])
             except ValueError:
                 event = {}
-            records = [complete_s3_record(r, self.account_id) for r in event.get("Records") or []]
+            records = [complete_s3_record(r, self.account_id, self.region) for r in event.get("Records") or []]
             if records:
                 self._invoke_async({"Records": records})
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -509,7 +524,10 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
     """A poller for every non-API, non-Cognito event source of the template."""
 
     def make(service: str) -> Any:
-        return session.client(service, region_name=stack.region, endpoint_url=endpoint_url)
+        # Account-based endpoints (``<account>.streams-ddb...``, chosen from a stream ARN) are not
+        # served by moto in-process: use the regional endpoint, which AWS serves too.
+        config = Config(account_id_endpoint_mode="disabled")
+        return session.client(service, region_name=stack.region, endpoint_url=endpoint_url, config=config)
 
     sqs, streams, s3 = make("sqs"), make("dynamodbstreams"), make("s3")
     pollers: list[Poller] = []
@@ -533,5 +551,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
                 pollers.append(SqsPoller(runtime, spec.logical_id, str(props["Queue"]), props, sqs, stack.region))
     for source, queue_url in wire_s3_notifications(stack, sqs, s3):
         if runtime.available(source.function):
-            pollers.append(S3NotificationPoller(runtime, source.function, queue_url, sqs, stack.account_id))
+            pollers.append(
+                S3NotificationPoller(runtime, source.function, queue_url, sqs, stack.account_id, stack.region)
+            )
     return pollers

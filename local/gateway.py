@@ -160,7 +160,15 @@ class Gateway:
             length = int(length_header) if length_header else 0
         except ValueError:
             length = -1
-        if length < 0 or length > MAX_PAYLOAD_BYTES or request.headers.get("Transfer-Encoding"):
+        if request.headers.get("Transfer-Encoding"):
+            request.close_connection = True
+            status, headers, body = self.settings.gateway_response(
+                "LENGTH_REQUIRED",
+                411,
+                request_id,
+                _problem(411, "Length Required", "Send the body with a Content-Length.", "LENGTH_REQUIRED"),
+            )
+        elif length < 0 or length > MAX_PAYLOAD_BYTES:
             request.close_connection = True
             status, headers, body = self.settings.gateway_response(
                 "REQUEST_TOO_LARGE",
@@ -170,7 +178,11 @@ class Gateway:
             )
         else:
             raw_body = request.rfile.read(length) if length else b""
-            status, headers, body = self._answer(request, method, split.path, split.query, raw_body, request_id)
+            try:
+                status, headers, body = self._answer(request, method, split.path, split.query, raw_body, request_id)
+            except Exception:  # the gateway itself failed (JWKS unreachable...): API Gateway's 5xx
+                log.error("gateway error on %s %s:\n%s", method, split.path, traceback.format_exc().rstrip())
+                status, headers, body = self._bad_gateway(request_id, "BAD_GATEWAY")
         self._write(request, method, status, headers, body, request_id)
         access_log.info("%s %s %d %.0f ms", method, split.path, status, (time.monotonic() - started) * 1000)
 

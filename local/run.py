@@ -171,12 +171,24 @@ class LocalStack:
         self._write_state()
         self._banner(time.monotonic() - started)
         print(f"{READY_MARKER} url={self.gateway.url}", flush=True)
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         if not self.args.no_seed_background:
             self.seeds.start_background()
         else:
             for seed in self.seeds.seeds:
                 if seed.background:
                     seed.state, seed.summary = "done", "skipped (--no-seed-background)"
+
+    def _warm_up(self) -> None:
+        """Import every handler now (a warm container each), so first requests are fast and a
+        handler that cannot even be imported shows up at start rather than on its first request."""
+        for logical_id, spec in self.runtime.specs.items():
+            try:
+                self.runtime.available(logical_id)
+            except Exception as error:
+                log.error(
+                    "%s: handler %s cannot be imported: %s: %s", logical_id, spec.handler, type(error).__name__, error
+                )
 
     def _print_email(self, message: Any) -> None:
         print(f"\n[outbox] to {message.to}: {message.subject}", flush=True)

@@ -51,7 +51,8 @@ def seed(progress: Callable[[int, int], None]) -> str:
     for label, parsed in sources:
         if parsed.errors:
             skipped = "; ".join(f"line {e.line} ({', '.join(e.reasons)})" for e in parsed.errors)
-            parts.append(f"{label}: {len(parsed.errors)} lines skipped: {skipped}")
+            count = len(parsed.errors)
+            parts.append(f"{label}: {count} line{'s' if count > 1 else ''} skipped: {skipped}")
     return " | ".join(parts)
 
 

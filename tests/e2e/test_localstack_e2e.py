@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 import requests
 
 if TYPE_CHECKING:
@@ -76,3 +79,29 @@ def test_body_over_10_mb_is_refused(stack: LocalStackProcess) -> None:
         return  # the gateway may close the connection before the client finished sending
     assert response.status_code == 413
     assert json.loads(response.content)["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_everything_cleanly(tmp_path: Path, signal_number: int) -> None:
+    from tests.e2e.conftest import LocalStackProcess
+
+    process = LocalStackProcess(tmp_path)
+    try:
+        process.wait_ready()
+        state_file = tmp_path / "state" / "stack.json"
+        state = json.loads(state_file.read_text())
+        assert state["urls"]["api"] == process.url
+        assert state["environment"]["AWS_ENDPOINT_URL"] == state["urls"]["moto"]
+        assert state["environment"]["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"] == state["urls"]["cognito"]
+        assert state["environment"]["MEMBERS_TABLE"]
+        assert process.get("/v1/health").status_code == 200
+        process.process.send_signal(signal_number)
+        assert process.process.wait(20) == 0
+        assert not state_file.exists()
+        log = process.log_text()
+        assert "Stopped." in log
+        assert "Traceback" not in log
+        with pytest.raises(requests.ConnectionError):
+            requests.get(process.url + "/v1/health", timeout=2)
+    finally:
+        process.stop()

@@ -12,7 +12,7 @@ from portal_common.log import get_logger
 from portal_common.models import InputModel, IsoDate, PositiveMoney
 from portal_common.problems import NotFound
 
-app = create_app(get_logger("test"))
+app = create_app(get_logger("resolver-test"))
 
 
 class Treatment(InputModel):

@@ -139,7 +139,8 @@ def test_redaction_of_secrets_and_personal_data() -> None:
 
 
 def test_logger_output_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
-    logger = get_logger("test")
+    # A service name of its own: Powertools shares handlers between loggers of one service.
+    logger = get_logger("redaction-test")
     logger.info("login", extra={"password": "Hunter2Hunter2", "email": "john@example.org"})
     out = capsys.readouterr()
     assert '"message":"login"' in out.out.replace(" ", "")

@@ -2,12 +2,16 @@
 
 Layout (written by ``functions/drugs/drug_catalog_import.py``; see ``docs/drugs.md``):
 
-- ``PK=DIN#<din>``, ``SK=DRUG``: one product (``entityType=DRUG``) with ``status`` (``MARKETED``, or
-  ``NOT_MARKETED`` once a newer extract no longer lists it), names, forms, routes, schedules,
-  ingredients, ``atcCodes``, ``aiGroupNo``, ``interchangeableGroup`` and, when BC PharmaCare has
-  them, ``prices`` (``unitPrice``, ``lcaPrice``, ``limitedUse``);
-- ``PK=IGROUP#<group>``, ``SK=MEMBERS``: the marketed products of one interchangeable group (same
-  ``AI_GROUP_NO``, same forms and routes) with their prices, for groups of two products or more;
+- ``PK=DIN#<din>``, ``SK=DRUG``: one product (``entityType=DRUG``): ``din``, ``status``
+  (``MARKETED``, or ``NOT_MARKETED`` once a newer extract no longer lists it), ``brandName``,
+  ``interchangeableGroup``, and ``document``, a JSON string with everything else (names in both
+  languages, company, forms, routes, schedules, ingredients, ``atcCodes``, ``aiGroupNo`` and, when
+  BC PharmaCare has them, ``prices``: ``unitPrice``/``lcaPrice`` decimal strings, ``limitedUse``).
+  The product is read whole and never filtered on nested fields, so one string is both the
+  cheapest to write and to read;
+- ``PK=IGROUP#<group>``, ``SK=MEMBERS``: ``members``, a JSON list of the marketed products of one
+  interchangeable group (same ``AI_GROUP_NO``, same forms and routes) with their schedules, ATC
+  codes and prices, for groups of two products or more;
 - ``PK=SEARCH#<prefix>``, ``SK=PAGE#<nnnn>``: ranked search pages (owned by the drugs API).
 
 Every read here is a ``GetItem`` or ``BatchGetItem`` on a key: constant cost whatever the size of
@@ -16,6 +20,7 @@ the table.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -54,8 +59,17 @@ def price_from_item(prices: dict[str, Any] | None) -> DrugPrice | None:
     )
 
 
-def profile_from_item(item: dict[str, Any]) -> DrugProfile:
-    """A product item (or a group member entry) -> :class:`DrugProfile` for the coverage rules."""
+def drug_document(item: dict[str, Any]) -> dict[str, Any]:
+    """A product item as one flat dict: its JSON document plus the top-level ``status``."""
+    document = json.loads(str(item.get("document") or "{}"))
+    document["din"] = str(item.get("din", document.get("din", "")))
+    document["status"] = str(item.get("status", "MARKETED"))
+    document["interchangeableGroup"] = item.get("interchangeableGroup")
+    return document
+
+
+def profile_from_document(item: dict[str, Any]) -> DrugProfile:
+    """A product document (or a group member entry) -> :class:`DrugProfile` for the coverage rules."""
     return DrugProfile(
         din=str(item["din"]),
         brand_name=str(item.get("brandName", "")),
@@ -83,13 +97,14 @@ def get_drug_items(dins: list[str]) -> dict[str, dict[str, Any]]:
 def get_drug(din: str) -> DrugProfile | None:
     """The coverage profile of ``din``, or ``None`` when the DIN was never imported."""
     item = get_drug_item(din)
-    return profile_from_item(item) if item else None
+    return profile_from_document(drug_document(item)) if item else None
 
 
 def interchangeable_alternatives(drug_item: dict[str, Any]) -> list[DrugProfile]:
     """The other marketed products of the product's interchangeable group (one ``GetItem``).
 
-    Group members carry their schedules and prices, so no further read is needed.
+    ``drug_item`` is the stored product item (or its :func:`drug_document`). Group members carry
+    their schedules and prices, so no further read is needed.
     """
     group = drug_item.get("interchangeableGroup")
     if not group:
@@ -98,4 +113,5 @@ def interchangeable_alternatives(drug_item: dict[str, Any]) -> list[DrugProfile]
     if not item:
         return []
     din = str(drug_item.get("din"))
-    return [profile_from_item(member) for member in item.get("members") or [] if str(member.get("din")) != din]
+    members = json.loads(str(item.get("members") or "[]"))
+    return [profile_from_document(member) for member in members if str(member.get("din")) != din]

@@ -1,0 +1,222 @@
+"""Cost of the claims routes: a page of history with 10 vs 5,000 claims, and AWS calls per route.
+
+Runs the real handlers against moto in-process (tables from template.yaml, plans, demo roster and
+demo providers). AWS calls are counted with a botocore ``before-call`` event hook on every client,
+so the count is what Lambda would send to DynamoDB/S3. The history page must cost the same number
+of calls and about the same time whatever the member's history length (ratio near 1).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for sub in ("", "layers/common", "functions/claims", "functions/providers"):
+    path = str(ROOT / sub) if sub else str(ROOT)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "ca-central-1",
+        "AWS_REGION": "ca-central-1",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+)
+for _name in list(os.environ):
+    if _name.startswith("AWS_ENDPOINT_URL"):
+        del os.environ[_name]
+
+CALLS: Counter[str] = Counter()
+
+
+def _count(event_name: str, **_: Any) -> None:
+    # event_name: before-call.<service>.<Operation>
+    _, service, operation = event_name.split(".", 2)
+    CALLS[f"{service}.{operation}"] += 1
+
+
+def _instrument() -> None:
+    from portal_common import aws_clients
+
+    original = aws_clients.client
+
+    def counted(service: str) -> Any:
+        made = original(service)
+        if not getattr(made, "_bench_hooked", False):
+            made.meta.events.register("before-call.*.*", _count)
+            made._bench_hooked = True
+        return made
+
+    aws_clients.client = counted  # type: ignore[assignment]
+    # Modules that imported ``client`` by name before instrumentation.
+    for module_name in ("portal_common.dynamo", "receipt_store", "claim_store", "claims_api", "provider_directory"):
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, "client"):
+            module.client = counted  # type: ignore[attr-defined]
+
+
+def _setup() -> None:
+    from local.cfn import Stack
+    from portal_common import aws_clients, config, plans
+    from portal_common.roster import parse_roster
+    from portal_common.roster_store import write_plans, write_roster
+    from tests.claims_support import seed_directory
+    from tools.import_roster import load_plans_from_repo
+
+    stack = Stack()
+    stack.create()
+    os.environ.update(stack.environment())
+    config.get_settings.cache_clear()
+    aws_clients.reset_clients()
+    plans.clear_plan_cache()
+    loaded = load_plans_from_repo()
+    write_plans(loaded)
+    text = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
+    write_roster(parse_roster(text, known_plans={p.plan_id for p in loaded}))
+    seed_directory()
+
+
+def _fill_history(member_key: str, contract: str, participant: str, patient_id: str, count: int) -> None:
+    """Write ``count`` claims directly (the shape submission writes), oldest first."""
+    from portal_common.config import get_settings
+    from portal_common.dynamo import batch_write
+    from portal_common.ids import sortable_id
+
+    base_ms = int(time.time() * 1000) - count * 60_000
+    items = []
+    for n in range(count):
+        claim_id = sortable_id(now_ms=base_ms + n * 60_000)
+        at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime((base_ms + n * 60_000) / 1000))
+        status = "PAID" if n % 3 else "SUBMITTED"
+        items.append(
+            {
+                "PK": member_key, "SK": f"CLAIM#{claim_id}", "entityType": "CLAIM", "claimId": claim_id,
+                "contractNumber": contract, "participantNumber": participant, "planId": "PLAN-PLUS",
+                "claimType": "PHYSIOTHERAPY", "category": "PARAMEDICAL", "patientId": patient_id,
+                "providerId": "PDEMO0000000000000000000001", "providerDisplayName": "Julie Lavoie (Physio Plateau)",
+                "answers": {"accident": False}, "receiptIds": [],
+                "treatments": [{"dateOfService": at[:10], "amount": Decimal("85.00")}],
+                "status": status, "statusHistory": [{"status": "SUBMITTED", "at": at}], "submittedAt": at,
+                "totalClaimed": Decimal("85.00"), "language": "fr", "version": 1,
+                "GSI1PK": f"{member_key}#STATUS#{status}", "GSI1SK": f"{at}#{claim_id}",
+            }
+        )  # fmt: skip
+    batch_write(get_settings().claims_table, items)
+
+
+def _measure(call: Any, repeat: int) -> tuple[float, float]:
+    """Median milliseconds and AWS calls per request."""
+    times, calls = [], []
+    call()  # warm
+    for _ in range(repeat):
+        CALLS.clear()
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+        calls.append(sum(CALLS.values()))
+    return statistics.median(times), statistics.mean(calls)
+
+
+def main() -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        _setup()
+        _instrument()
+        from tests.claims_support import MARIE, OLIVIA, SOPHIE, claims_call, person_id, physio_claim, submit
+
+        print(
+            "AWS calls per route (one request each, warm; measured before the large history is loaded,\n"
+            "because moto copies whole tables on every TransactWriteItems)"
+        )
+        marie = person_id(MARIE, "Marie")
+        created = submit(physio_claim(marie))[1]
+        routes: list[tuple[str, Any]] = [
+            ("GET /me", lambda: claims_call("GET", "/me")),
+            ("GET /claim-types?q=physio", lambda: claims_call("GET", "/claim-types", query={"q": "physio"})),
+            ("GET /claim-types/DRUG", lambda: claims_call("GET", "/claim-types/DRUG")),
+            ("POST /receipts", lambda: claims_call("POST", "/receipts", body={"fileName": "r.pdf",
+                                                   "contentType": "application/pdf", "sizeBytes": 100})),
+            ("GET /receipts/{id}", lambda: claims_call("GET", "/receipts/r00000000000000000000000000")),
+            ("POST /claims", lambda: submit(physio_claim(marie), key=f"bench-{uuid.uuid4()}")),
+            ("GET /claims", lambda: claims_call("GET", "/claims")),
+            ("GET /claims/{id}", lambda: claims_call("GET", f"/claims/{created['claimId']}")),
+        ]  # fmt: skip
+        from tests.claims_support import providers_call
+
+        routes += [
+            ("GET /providers?phone=", lambda: providers_call("GET", "/providers", query={"phone": "514-555-0199"})),
+            ("GET /providers?lastName=", lambda: providers_call("GET", "/providers", query={"lastName": "lav"})),
+            ("GET /providers/recent", lambda: providers_call("GET", "/providers/recent",
+                                                              query={"claimType": "PHYSIOTHERAPY"})),
+        ]  # fmt: skip
+        for label, call in routes:
+            call()
+            CALLS.clear()
+            started = time.perf_counter()
+            call()
+            ms = (time.perf_counter() - started) * 1000
+            detail = ", ".join(f"{k.split('.', 1)[1]}×{v}" for k, v in sorted(CALLS.items()))
+            print(f"  {label:<28} {sum(CALLS.values()):2d} calls  {ms:7.2f} ms  ({detail})")
+
+        small, large = SOPHIE, OLIVIA  # two PLAN-PLUS certificates
+        _fill_history("MEMBER#G2002#200001", *small, person_id(small, "Sophie"), 10)
+        _fill_history("MEMBER#G2002#200003", *large, person_id(large, "Olivia"), 5000)
+
+        print("\nClaim history page (limit 20), handler + moto in-process")
+        rows = []
+        for label, member in (("10 claims", small), ("5,000 claims", large)):
+            ms, calls = _measure(lambda m=member: claims_call("GET", "/claims", member=m, query={"limit": "20"}), 15)
+            ms_f, calls_f = _measure(
+                lambda m=member: claims_call("GET", "/claims", member=m, query={"limit": "20", "status": "PAID"}), 15
+            )
+            rows.append((label, ms, calls, ms_f, calls_f))
+            print(
+                f"  {label:>13}: {ms:7.2f} ms, {calls:.1f} AWS calls | status=PAID: {ms_f:7.2f} ms, {calls_f:.1f} calls"
+            )
+        (_, ms_small, calls_small, msf_small, _), (_, ms_large, calls_large, msf_large, _) = rows
+        print(f"  ratio 5,000/10: time {ms_large / ms_small:.2f}, calls {calls_large / calls_small:.2f}, "
+              f"filtered time {msf_large / msf_small:.2f}")  # fmt: skip
+
+        # Baseline measured in the same run: the bare DynamoDB Query (Limit 20) that the page makes.
+        # moto evaluates a Query by walking the whole partition in Python, DynamoDB does not, so
+        # the handler's time ratio should follow this baseline's ratio; the call count is the bound.
+        from portal_common.config import get_settings
+        from portal_common.dynamo import query
+
+        bare = []
+        for pk in ("MEMBER#G2002#200001", "MEMBER#G2002#200003"):
+            ms, _ = _measure(
+                lambda pk=pk: query(
+                    get_settings().claims_table,
+                    key_condition="PK = :pk AND begins_with(SK, :c)",
+                    values={":pk": pk, ":c": "CLAIM#"},
+                    forward=False,
+                    limit=20,
+                ),
+                15,
+            )
+            bare.append(ms)
+        print(f"  baseline bare Query (moto): {bare[0]:.2f} ms vs {bare[1]:.2f} ms, ratio {bare[1] / bare[0]:.2f}")
+        print(f"  handler overhead beyond the Query: {ms_small - bare[0]:.2f} ms vs {ms_large - bare[1]:.2f} ms")
+
+        # Last page of the long history through cursors: each page costs the same.
+        _, first, _ = claims_call("GET", "/claims", member=large, query={"limit": "100"})
+        CALLS.clear()
+        claims_call("GET", "/claims", member=large, query={"limit": "100", "cursor": first["nextCursor"]})
+        print(f"  page 2 (limit 100) of 5,000: {sum(CALLS.values())} AWS calls")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The caller's certificate and plan, and the ``GET /v1/me`` view of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from portal_common.i18n import translate
+from portal_common.identity import Caller
+from portal_common.members import Member, eligibility_on, get_member
+from portal_common.plans import Plan, get_plan
+from portal_common.problems import NotFound
+
+# Newfoundland summer time (UTC-2:30) is the first Canadian zone to reach a new day: a date is "in
+# the future" only when it is later than today there, so no member is refused a same-day claim.
+_EARLIEST_CANADIAN_OFFSET = timedelta(hours=-2, minutes=-30)
+
+
+def canada_today(now: datetime | None = None) -> date:
+    """The latest calendar date anywhere in Canada right now."""
+    return ((now or datetime.now(UTC)) + _EARLIEST_CANADIAN_OFFSET).date()
+
+
+def load_member(caller: Caller) -> tuple[Member, Plan]:
+    """The caller's certificate (one ``Query``) and plan (cached ``GetItem``), or ``404``."""
+    member = get_member(caller.contract_number, caller.participant_number)
+    if member is None:
+        raise NotFound("MEMBER_NOT_FOUND")
+    plan = get_plan(member.plan_id)
+    if plan is None:
+        raise NotFound("MEMBER_NOT_FOUND")
+    return member, plan
+
+
+def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date | None = None) -> dict[str, Any]:
+    """The contract's ``GET /v1/me`` body: profile, plan, and each person's eligibility today."""
+    on = today or canada_today()
+    persons = []
+    for person in member.persons:
+        if not person.in_roster:
+            continue
+        verdict = eligibility_on(person, member, plan, on)
+        body: dict[str, Any] = {
+            "personId": person.person_id,
+            "firstName": person.first_name,
+            "lastName": person.last_name,
+            "relationship": person.relationship,
+            "dateOfBirth": person.date_of_birth.isoformat(),
+            "eligible": verdict.eligible,
+        }
+        if not verdict.eligible and verdict.reason:
+            body["ineligibleReason"] = translate(f"coverage.reason.{verdict.reason}", lang)
+            body["ineligibleReasonCode"] = verdict.reason
+        persons.append(body)
+    return {
+        "participantNumber": member.participant_number,
+        "contractNumber": member.contract_number,
+        "firstName": member.first_name,
+        "lastName": member.last_name,
+        "email": member.email or caller.email or None,
+        "preferredLanguage": "en-CA" if member.language.startswith("en") else "fr-CA",
+        "plan": {"planId": plan.plan_id, "name": plan.name.get(lang)},
+        "persons": persons,
+    }

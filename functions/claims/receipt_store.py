@@ -1,0 +1,221 @@
+"""Receipts: presigned uploads, metadata in the claims table, and the check of uploaded objects.
+
+A receipt is one item ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT`` (found by id with one
+``GetItem``; ``memberKey`` says whose it is, so someone else's receipt is ``404``) and one S3 object
+``receipts/<receiptId>``. Statuses: ``PENDING_UPLOAD`` -> ``UPLOADED`` | ``REJECTED`` (set by
+:func:`check_uploaded_object` from the S3 event). A claim attaches an ``UPLOADED`` receipt in its
+transaction (``claimId`` set under a condition), so a receipt backs at most one claim.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from portal_common.aws_clients import client
+from portal_common.config import get_settings
+from portal_common.dynamo import get_item, is_conditional_failure, to_item
+from portal_common.ids import sortable_id
+from portal_common.problems import NotFound
+
+MAX_RECEIPT_BYTES = 10 * 1024 * 1024
+UPLOAD_EXPIRES_SECONDS = 300
+PENDING_TTL_SECONDS = 7 * 24 * 3600
+REJECTED_TTL_SECONDS = 30 * 24 * 3600
+ALLOWED_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/heic")
+RECEIPT_ID = re.compile(r"^r[0-9A-HJKMNP-TV-Z]{26}$")
+KEY_PREFIX = "receipts/"
+
+PENDING_UPLOAD = "PENDING_UPLOAD"
+UPLOADED = "UPLOADED"
+REJECTED = "REJECTED"
+
+# ISO BMFF brands of HEIF/HEIC still images and sequences.
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+
+def receipt_key(receipt_id: str) -> dict[str, str]:
+    """Key of a receipt item in the claims table."""
+    return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT"}
+
+
+def object_key(receipt_id: str) -> str:
+    """S3 key of a receipt's file."""
+    return f"{KEY_PREFIX}{receipt_id}"
+
+
+def now_iso() -> str:
+    """Current time, RFC 3339 UTC to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def create_receipt(member_key: str, file_name: str, content_type: str, size_bytes: int) -> dict[str, Any]:
+    """Write a ``PENDING_UPLOAD`` receipt and return the contract's presigned POST answer."""
+    settings = get_settings()
+    receipt_id = sortable_id("r")
+    key = object_key(receipt_id)
+    item = {
+        **receipt_key(receipt_id),
+        "entityType": "RECEIPT",
+        "receiptId": receipt_id,
+        "memberKey": member_key,
+        "status": PENDING_UPLOAD,
+        "fileName": file_name,
+        "contentType": content_type,
+        "sizeBytes": size_bytes,
+        "createdAt": now_iso(),
+        "expiresAt": int(time.time()) + PENDING_TTL_SECONDS,
+    }
+    client("dynamodb").put_item(
+        TableName=settings.claims_table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+    )
+    post = client("s3").generate_presigned_post(
+        Bucket=settings.documents_bucket,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        # boto3 adds the bucket and exact-key conditions itself; the size must be the declared one
+        # (which is at most 10 MiB), and the type the declared one.
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]],
+        ExpiresIn=UPLOAD_EXPIRES_SECONDS,
+    )
+    return {
+        "receiptId": receipt_id,
+        "upload": {"url": post["url"], "fields": post["fields"]},
+        "expiresIn": UPLOAD_EXPIRES_SECONDS,
+    }
+
+
+def get_receipt(member_key: str, receipt_id: str) -> dict[str, Any]:
+    """The caller's receipt, or ``404`` (unknown, malformed, or someone else's)."""
+    if not RECEIPT_ID.match(receipt_id):
+        raise NotFound("RECEIPT_NOT_FOUND")
+    item = get_item(get_settings().claims_table, receipt_key(receipt_id), consistent=True)
+    if not item or item.get("memberKey") != member_key:
+        raise NotFound("RECEIPT_NOT_FOUND")
+    return item
+
+
+def receipt_view(item: dict[str, Any]) -> dict[str, Any]:
+    """The contract's receipt body."""
+    body = {
+        "receiptId": item["receiptId"],
+        "status": item["status"],
+        "fileName": item["fileName"],
+        "contentType": item["contentType"],
+        "sizeBytes": int(item["sizeBytes"]),
+    }
+    if item.get("rejectionReason"):
+        body["rejectionReason"] = item["rejectionReason"]
+    if item.get("claimId"):
+        body["claimId"] = item["claimId"]
+    return body
+
+
+# ---------------------------------------------------------------- checking uploaded objects
+
+
+def detect_type(head: bytes) -> str | None:
+    """The content type that a file's first bytes prove, among the allowed ones."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIC_BRANDS:
+        return "image/heic"
+    return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of checking one object."""
+
+    status: str
+    reason: str | None = None
+
+
+def judge(declared_type: str, declared_size: int, actual_size: int, head: bytes) -> Verdict:
+    """Whether an uploaded object is the receipt that was declared (pure)."""
+    if actual_size <= 0:
+        return Verdict(REJECTED, "EMPTY_FILE")
+    if actual_size > MAX_RECEIPT_BYTES:
+        return Verdict(REJECTED, "TOO_LARGE")
+    if actual_size != declared_size:
+        return Verdict(REJECTED, "SIZE_MISMATCH")
+    detected = detect_type(head)
+    if detected is None:
+        return Verdict(REJECTED, "UNRECOGNIZED_CONTENT")
+    if detected != declared_type:
+        return Verdict(REJECTED, "TYPE_MISMATCH")
+    return Verdict(UPLOADED)
+
+
+def check_uploaded_object(bucket: str, key: str) -> str:
+    """Check the object at ``key`` and record the verdict on its receipt; returns what happened.
+
+    Idempotent: S3 may deliver an event twice or out of order, so the *current* object is checked
+    and its ETag recorded; an ETag already judged is skipped, and a receipt already attached to a
+    claim is never changed.
+    """
+    settings = get_settings()
+    s3 = client("s3")
+    receipt_id = key[len(KEY_PREFIX) :] if key.startswith(KEY_PREFIX) else ""
+    if not RECEIPT_ID.match(receipt_id):
+        s3.delete_object(Bucket=bucket, Key=key)
+        return "deleted-unknown-key"
+    item = get_item(settings.claims_table, receipt_key(receipt_id), consistent=True)
+    if not item:
+        # Nobody asked for this upload (or the receipt expired): nothing may keep it.
+        s3.delete_object(Bucket=bucket, Key=key)
+        return "deleted-orphan"
+    if item.get("claimId"):
+        return "skipped-attached"
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return "skipped-missing"
+        raise
+    etag = str(head.get("ETag", "")).strip('"')
+    if item.get("checkedEtag") == etag and item.get("status") in (UPLOADED, REJECTED):
+        return "skipped-already-checked"
+    size = int(head.get("ContentLength", 0))
+    first = b""
+    if 0 < size <= MAX_RECEIPT_BYTES:
+        first = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-31")["Body"].read()
+    verdict = judge(str(item["contentType"]), int(item["sizeBytes"]), size, first)
+    values: dict[str, Any] = {
+        ":status": verdict.status,
+        ":etag": etag,
+        ":at": now_iso(),
+        ":size": size,
+    }
+    update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
+    if verdict.status == REJECTED:
+        update += ", rejectionReason = :reason, expiresAt = :exp"
+        values[":reason"] = verdict.reason
+        values[":exp"] = int(time.time()) + REJECTED_TTL_SECONDS
+    else:
+        update += " REMOVE rejectionReason, expiresAt"
+    try:
+        client("dynamodb").update_item(
+            TableName=settings.claims_table,
+            Key=to_item(receipt_key(receipt_id)),
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(claimId)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item(values),
+        )
+    except Exception as error:
+        if is_conditional_failure(error):
+            return "skipped-attached"
+        raise
+    if verdict.status == REJECTED:
+        s3.delete_object(Bucket=bucket, Key=key)
+    return f"{verdict.status.lower()}:{verdict.reason or 'OK'}"

@@ -1,0 +1,70 @@
+"""``/v1/drugs*``: drug search (name or DIN), one drug, and the coverage check for a covered person.
+
+HTTP shape only; the rules are in ``drug_service`` and ``portal_common.drug_coverage``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from drug_search import MAX_QUERY_LENGTH
+from drug_service import Coverage, Drug, DrugPage, check_coverage, get_drug, search
+
+from portal_common.api import create_app, request_language
+from portal_common.identity import caller_from_event
+from portal_common.log import get_logger
+from portal_common.problems import invalid_field
+
+logger = get_logger("drugs")
+app = create_app(logger)
+_DIN = re.compile(r"^\d{8}$")
+
+
+def _din(value: str) -> str:
+    if not _DIN.match(value):
+        raise invalid_field("din", "INVALID_DIN")
+    return value
+
+
+@app.get("/drugs", summary="Search drugs by name, ingredient or DIN", tags=["Drugs"])
+def search_drugs(
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_QUERY_LENGTH,
+            description="An 8-digit DIN, or words matched by prefix against brand names and active "
+            "ingredients (case and accents ignored); at least one word of 3 letters or more",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> DrugPage:
+    """Marketed human drugs, exact brand first, then brand prefix, then ingredient matches."""
+    caller_from_event(app.current_event.raw_event)
+    return search(q, limit, cursor, request_language(app))
+
+
+@app.get("/drugs/<din>", summary="One drug by DIN", tags=["Drugs"])
+def drug_by_din(din: Annotated[str, Path(max_length=32)]) -> Drug:
+    """``404 DRUG_NOT_FOUND`` for an unknown DIN, ``400`` when it is not 8 digits."""
+    caller_from_event(app.current_event.raw_event)
+    return get_drug(_din(din), request_language(app))
+
+
+@app.get("/drugs/<din>/coverage", summary="Is this drug covered for this person", tags=["Drugs"])
+def drug_coverage(
+    din: Annotated[str, Path(max_length=32)],
+    person_id: Annotated[str, Query(alias="personId", min_length=1, max_length=64)],
+) -> Coverage:
+    """For a person of the caller's certificate (anyone else's is ``404``), under their plan, today."""
+    caller = caller_from_event(app.current_event.raw_event)
+    return check_coverage(caller, _din(din), person_id, request_language(app))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """API Gateway entry point."""
+    return app.resolve(event, context)

@@ -1,0 +1,236 @@
+"""The provider directory: storage layout, search, member-added providers, recent providers.
+
+Providers table layout (one partition per provider):
+
+| item | PK | SK | index keys |
+| --- | --- | --- | --- |
+| provider | ``PROVIDER#<id>`` | ``PROVIDER`` | ``GSI1PK=PHONE#<E.164>``, ``GSI1SK=<type>#<id>`` |
+| name entry | ``PROVIDER#<id>`` | ``NAME#<kind>`` | ``GSI2PK=NAME#<kind>#<2 letters>``, ``GSI2SK=<name>#<id>`` |
+| uniqueness | ``UNIQUE#<E.164>#<type>#<name key>`` | ``UNIQUE`` | |
+
+Name entries carry a copy of the provider, so a search is one bounded ``Query`` (``Limit``) with
+no second read. Kinds: ``L`` "last first", ``F`` "first last" (persons), ``B`` business name. The
+two-letter bucket in the partition key spreads the index and keeps each prefix query inside one
+partition: constant cost whatever the directory size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provider_rules import display_name, name_key, name_prefix
+
+from portal_common.aws_clients import client
+from portal_common.claim_types import claim_types
+from portal_common.config import get_settings
+from portal_common.directory_keys import provider_key, recent_providers_key
+from portal_common.dynamo import batch_get, get_item, is_conditional_failure, query, to_item
+from portal_common.ids import sortable_id
+
+MIN_PREFIX = 2
+_PROVIDER_FIELDS = (
+    "providerId",
+    "displayName",
+    "firstName",
+    "lastName",
+    "businessName",
+    "providerType",
+    "phone",
+    "address",
+    "source",
+    "registrationNumber",
+)
+
+
+def uniqueness_key(phone: str, provider_type: str, key: str) -> dict[str, str]:
+    """Key of the item that makes (phone, type, name) unique."""
+    return {"PK": f"UNIQUE#{phone}#{provider_type}#{key}", "SK": "UNIQUE"}
+
+
+def build_provider(
+    *,
+    provider_id: str,
+    provider_type: str,
+    phone: str,
+    address: dict[str, Any],
+    source: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    business_name: str | None = None,
+    registration_number: str | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """Plain provider attributes (the contract's ``Provider`` plus bookkeeping)."""
+    provider: dict[str, Any] = {
+        "providerId": provider_id,
+        "displayName": display_name(first_name, last_name, business_name),
+        "providerType": provider_type,
+        "phone": phone,
+        "address": {k: v for k, v in address.items() if v},
+        "source": source,
+        "nameKey": name_key(first_name, last_name, business_name),
+    }
+    for name, value in (
+        ("firstName", first_name),
+        ("lastName", last_name),
+        ("businessName", business_name),
+        ("registrationNumber", registration_number),
+        ("createdAt", created_at),
+    ):
+        if value:
+            provider[name] = value
+    return provider
+
+
+def _name_entries(provider: dict[str, Any]) -> list[tuple[str, str]]:
+    first, last, business = provider.get("firstName"), provider.get("lastName"), provider.get("businessName")
+    entries: list[tuple[str, str]] = []
+    if last:
+        entries.append(("L", name_prefix(f"{last} {first or ''}")))
+    if first:
+        entries.append(("F", name_prefix(f"{first} {last or ''}")))
+    if business:
+        entries.append(("B", name_prefix(business)))
+    return [(kind, key) for kind, key in entries if len(key) >= MIN_PREFIX]
+
+
+def provider_items(provider: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item that stores ``provider``: the provider, its name entries, its uniqueness item."""
+    pid = provider["providerId"]
+    items: list[dict[str, Any]] = [
+        {
+            **provider,
+            **provider_key(pid),
+            "entityType": "PROVIDER",
+            "GSI1PK": f"PHONE#{provider['phone']}",
+            "GSI1SK": f"{provider['providerType']}#{pid}",
+        }
+    ]
+    for kind, key in _name_entries(provider):
+        items.append(
+            {
+                **provider,
+                "PK": f"PROVIDER#{pid}",
+                "SK": f"NAME#{kind}",
+                "entityType": "PROVIDER_NAME",
+                "GSI2PK": f"NAME#{kind}#{key[:MIN_PREFIX]}",
+                "GSI2SK": f"{key}#{pid}",
+            }
+        )
+    items.append(
+        {
+            **uniqueness_key(provider["phone"], provider["providerType"], provider["nameKey"]),
+            "entityType": "PROVIDER_UNIQUE",
+            "providerId": pid,
+        }
+    )
+    return items
+
+
+def provider_view(item: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The contract's ``Provider`` (plus ``providerTypeName``)."""
+    body = {name: item[name] for name in _PROVIDER_FIELDS if item.get(name) is not None}
+    body["providerTypeName"] = claim_types().provider_type_name(str(item["providerType"]), lang)
+    return body
+
+
+def get_provider(provider_id: str) -> dict[str, Any] | None:
+    """A provider by id (one ``GetItem``)."""
+    return get_item(get_settings().providers_table, provider_key(provider_id))
+
+
+def add_provider(provider: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store a new provider unless the same (phone, type, name) exists: ``(provider, created)``.
+
+    Race-safe: the uniqueness item is written under ``attribute_not_exists`` in the same
+    transaction as the provider, so two members adding the same provider at once make one.
+    """
+    table = get_settings().providers_table
+    items = provider_items(provider)
+    unique = uniqueness_key(provider["phone"], provider["providerType"], provider["nameKey"])
+    existing = get_item(table, unique)
+    if existing is None:
+        transact = [
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for item in items
+        ]
+        try:
+            client("dynamodb").transact_write_items(TransactItems=transact)
+            return provider, True
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+        existing = get_item(table, unique, consistent=True)
+    found = get_provider(str(existing["providerId"])) if existing else None
+    if found is None:  # the uniqueness item without its provider cannot happen (same transaction)
+        raise RuntimeError("provider uniqueness item without provider")
+    return found, False
+
+
+def new_member_provider(fields: dict[str, Any], created_at: str) -> dict[str, Any]:
+    """A ``MEMBER_ADDED`` provider from validated fields."""
+    return build_provider(provider_id=sortable_id("P"), source="MEMBER_ADDED", created_at=created_at, **fields)
+
+
+def _type_filter(provider_types: list[str] | None) -> tuple[str | None, dict[str, Any]]:
+    if not provider_types:
+        return None, {}
+    names = {f":t{i}": t for i, t in enumerate(provider_types)}
+    return f"providerType IN ({', '.join(names)})", names
+
+
+def search_by_phone(phone: str, provider_types: list[str] | None, limit: int) -> list[dict[str, Any]]:
+    """Providers at a phone number (``GSI1``, one bounded ``Query``)."""
+    expression, extra = _type_filter(provider_types)
+    items, _ = query(
+        get_settings().providers_table,
+        index="GSI1",
+        key_condition="GSI1PK = :p",
+        values={":p": f"PHONE#{phone}", **extra},
+        filter_expression=expression,
+        limit=max(limit, 50),
+    )
+    return items[:limit]
+
+
+def search_by_name(
+    kind: str, prefix: str, provider_types: list[str] | None, limit: int, *, narrow: bool = False
+) -> list[dict[str, Any]]:
+    """Name entries of one kind starting with ``prefix`` (``GSI2``, one bounded ``Query``).
+
+    ``narrow``: the caller filters the results further, so read the bounded window of 100.
+    """
+    expression, extra = _type_filter(provider_types)
+    items, _ = query(
+        get_settings().providers_table,
+        index="GSI2",
+        key_condition="GSI2PK = :p AND begins_with(GSI2SK, :prefix)",
+        values={":p": f"NAME#{kind}#{prefix[:MIN_PREFIX]}", ":prefix": prefix, **extra},
+        filter_expression=expression,
+        # With a type filter, DynamoDB applies Limit before the filter: read a bounded window.
+        limit=100 if (expression or narrow) else limit,
+    )
+    return items if narrow else items[:limit]
+
+
+def recent_providers(member_key: str, claim_type: str) -> list[dict[str, Any]]:
+    """The member's recent providers for a claim type, most recent first (``GetItem`` + ``BatchGetItem``)."""
+    settings = get_settings()
+    recent = get_item(settings.claims_table, recent_providers_key(member_key, claim_type))
+    entries = list((recent or {}).get("providers", []))
+    if not entries:
+        return []
+    found = batch_get(settings.providers_table, [provider_key(str(e["providerId"])) for e in entries])
+    by_id = {str(p["providerId"]): p for p in found}
+    out = []
+    for entry in entries:
+        provider = by_id.get(str(entry["providerId"]))
+        if provider is not None:
+            out.append({**provider, "lastUsedAt": entry.get("lastUsedAt")})
+    return out

@@ -1,0 +1,154 @@
+"""Providers function against moto: search by phone and name, claim-type filter, add without duplicates."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.claims_support import SOPHIE, providers_call, seed_directory
+
+
+@pytest.fixture
+def directory(seeded: Any) -> Any:
+    seed_directory(full=True)
+    return seeded
+
+
+@pytest.mark.parametrize("phone", ["(514) 555-0199", "514.555.0199", "+1 514 555 0199", "1-514-555-0199", "5145550199"])
+def test_search_by_phone_in_any_format(directory: Any, phone: str) -> None:
+    status, body, _ = providers_call("GET", "/providers", query={"phone": phone})
+    assert status == 200
+    assert [p["providerId"] for p in body["items"]] == ["PDEMO0000000000000000000001"]
+    assert body["items"][0]["phone"] == "+15145550199"
+    assert body["items"][0]["source"] == "DIRECTORY"
+
+
+def test_search_by_name_prefix_ignoring_case_and_accents(directory: Any) -> None:
+    _, body, _ = providers_call("GET", "/providers", query={"lastName": "LAVO", "firstName": "jul"})
+    assert "PDEMO0000000000000000000001" in [p["providerId"] for p in body["items"]]
+    _, body, _ = providers_call("GET", "/providers", query={"name": "pharmacie belanger"})
+    assert "PDEMO0000000000000000000004" in [p["providerId"] for p in body["items"]]
+    _, body, _ = providers_call("GET", "/providers", query={"lastName": "côté"})
+    assert body["items"]
+    assert all(p["lastName"] == "Côté" for p in body["items"])
+
+
+def test_claim_type_filter_keeps_its_provider_types(directory: Any) -> None:
+    _, body, _ = providers_call("GET", "/providers", query={"lastName": "la", "claimType": "PHYSIOTHERAPY"})
+    assert body["items"]
+    assert {p["providerType"] for p in body["items"]} <= {"PHYSIOTHERAPIST", "PHYSIOTHERAPY_TECHNOLOGIST"}
+    status, body, _ = providers_call("GET", "/providers", query={"lastName": "tr", "claimType": "NOPE"})
+    assert status == 400
+
+
+def test_directory_covers_every_type_and_province(directory: Any) -> None:
+    from provider_rules import POSTAL_PREFIXES, normalize_phone, postal_code_matches_province
+
+    from local.provider_generator import generate
+
+    providers = list(generate())
+    assert len(providers) >= 400
+    assert {p["address"]["province"] for p in providers} == set(POSTAL_PREFIXES)
+    for p in providers:
+        assert normalize_phone(p["phone"]) == p["phone"]
+        assert postal_code_matches_province(p["address"]["postalCode"], p["address"]["province"])
+    assert providers == list(generate())  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ({}, "query", "SEARCH_CRITERION_REQUIRED"),
+        ({"phone": "555-0199"}, "phone", "INVALID_PHONE"),
+        ({"phone": "(014) 555-0199"}, "phone", "INVALID_PHONE"),
+        ({"lastName": "a"}, "lastName", "TOO_SHORT"),
+    ],
+)
+def test_search_needs_a_valid_criterion(directory: Any, query: dict[str, str], field: str, code: str) -> None:
+    status, body, _ = providers_call("GET", "/providers", query=query)
+    assert status == 400
+    assert {e["field"]: e["code"] for e in body["errors"]} == {field: code}
+
+
+NEW = {
+    "firstName": "Anne",
+    "lastName": "Bérubé",
+    "providerType": "OSTEOPATH",
+    "phone": "(819) 555-0299",
+    "address": {"line1": "12, rue Principale", "city": "Sherbrooke", "province": "QC", "postalCode": "j1h4a1"},
+}
+
+
+def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
+    status, created, _ = providers_call("POST", "/providers", body=NEW)
+    assert status == 201, created
+    assert created["source"] == "MEMBER_ADDED"
+    assert created["phone"] == "+18195550299"
+    assert created["address"]["postalCode"] == "J1H 4A1"
+    same = {**NEW, "phone": "819.555.0299", "lastName": "BERUBE"}
+    status, again, _ = providers_call("POST", "/providers", member=SOPHIE, body=same)
+    assert status == 200
+    assert again["providerId"] == created["providerId"]
+    _, found, _ = providers_call("GET", "/providers", query={"phone": "8195550299"})
+    assert [p["providerId"] for p in found["items"]] == [created["providerId"]]
+    # The directory's own providers are unique too.
+    status, existing, _ = providers_call(
+        "POST",
+        "/providers",
+        body={
+            "firstName": "Julie", "lastName": "Lavoie", "businessName": "Physio Plateau",
+            "providerType": "PHYSIOTHERAPIST", "phone": "514 555 0199",
+            "address": {"line1": "1", "city": "Montréal", "province": "QC", "postalCode": "H2J 2K9"},
+        },
+    )  # fmt: skip
+    assert status == 200
+    assert existing["providerId"] == "PDEMO0000000000000000000001"
+
+
+def test_concurrent_adds_make_one_provider(seeded: Any) -> None:
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(5)
+
+    def worker() -> None:
+        barrier.wait()
+        status, body, _ = providers_call("POST", "/providers", body=NEW)
+        results.append((status, body["providerId"]))
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({pid for _, pid in results}) == 1
+    assert sorted(s for s, _ in results).count(201) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"address": {**NEW["address"], "postalCode": "K1A 0B1"}}, "address.postalCode", "POSTAL_CODE_PROVINCE_MISMATCH"),  # noqa: E501
+        ({"address": {**NEW["address"], "postalCode": "D1H 4A1"}}, "address.postalCode", "INVALID_POSTAL_CODE"),
+        ({"address": {**NEW["address"], "province": "XX"}}, "address.province", "NOT_ALLOWED"),
+        ({"phone": "(819) 155-0177"}, "phone", "INVALID_PHONE"),
+        ({"phone": "(911) 555-0177"}, "phone", "INVALID_PHONE"),
+        ({"phone": "+44 20 7946 0958"}, "phone", "INVALID_PHONE"),
+        ({"providerType": "WIZARD"}, "providerType", "NOT_ALLOWED"),
+        ({"lastName": None}, "lastName", "NAME_REQUIRED"),
+    ],
+)  # fmt: skip
+def test_add_provider_validates_canadian_data(seeded: Any, change: dict[str, Any], field: str, code: str) -> None:
+    body = {k: v for k, v in {**NEW, **change}.items() if v is not None}
+    status, problem, _ = providers_call("POST", "/providers", body=body)
+    assert status == 400, problem
+    assert {e["field"]: e["code"] for e in problem["errors"]}.get(field) == code, problem["errors"]
+
+
+def test_recent_requires_a_known_claim_type(seeded: Any) -> None:
+    status, body, _ = providers_call("GET", "/providers/recent", query={"claimType": "NOPE"})
+    assert status == 400
+    status, body, _ = providers_call("GET", "/providers/recent", query={"claimType": "DRUG"})
+    assert status == 200
+    assert body == {"items": [], "nextCursor": None}
+    assert providers_call("GET", "/providers/recent", member=None, query={"claimType": "DRUG"})[0] == 401

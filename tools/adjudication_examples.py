@@ -1,0 +1,290 @@
+"""Worked examples of claim processing, one per demo plan, generated from the real code.
+
+``python -m tools.adjudication_examples`` runs the claim processor's SQS handler against moto
+(tables from template.yaml, the repository's plans and demo roster), on claims built in the
+conventions' layout, and rewrites the block between the markers in ``docs/adjudication.md``:
+the claim in, the explanation of benefits out, and the e-mail the member receives.
+``--check`` fails when the document is out of date (a unit test runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "adjudication.md"
+BEGIN = "<!-- BEGIN GENERATED EXAMPLES (python -m tools.adjudication_examples) -->"
+END = "<!-- END GENERATED EXAMPLES -->"
+
+# (title, certificate, relationship, claim type, answers, treatments, submittedAt, email, language)
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "title": "PLAN-ESSENTIEL — physiotherapy, Marie Tremblay (fr), first claim of the benefit year",
+        "certificate": ("G1001", "100001"),
+        "relationship": "SELF",
+        "claimType": "PHYSIOTHERAPY",
+        "answers": {},
+        "treatments": [["2026-02-10", "85.00"], ["2026-02-17", "55.00"]],
+        "submittedAt": "2026-02-20T14:30:00Z",
+        "email": "marie.tremblay@example.com",
+        "language": "fr",
+        "claimId": "c_EXAMPLEESSENTIEL0000000001",
+    },
+    {
+        "title": "PLAN-PLUS — eyewear, Olivia Smith (en): the rolling 24-month vision maximum spans benefit years",
+        "certificate": ("G2002", "200003"),
+        "relationship": "SELF",
+        "claimType": "EYEWEAR",
+        "answers": {},
+        "treatments": [["2026-04-20", "150.00"]],
+        "submittedAt": "2026-04-22T09:00:00Z",
+        "email": "olivia.smith@example.com",
+        "language": "en",
+        "claimId": "c_EXAMPLEPLUS00000000000001",
+        "history": [("EYEWEAR", "2025-03-03", "320.00")],
+    },
+    {
+        "title": "PLAN-PLUS — eye exams, Olivia Smith (en): per-visit maximum and one exam per 12 months",
+        "certificate": ("G2002", "200003"),
+        "relationship": "SELF",
+        "claimType": "EYE_EXAM",
+        "answers": {},
+        "treatments": [["2026-01-12", "135.00"], ["2026-04-20", "110.00"]],
+        "submittedAt": "2026-04-23T09:00:00Z",
+        "email": "olivia.smith@example.com",
+        "language": "en",
+        "claimId": "c_EXAMPLEPLUS00000000000002",
+    },
+]
+
+
+def _setup() -> Any:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "ca-central-1",
+            "AWS_REGION": "ca-central-1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            del os.environ[name]
+    for folder in ("layers/common", "functions/claims"):
+        path = str(ROOT / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def _claim_item(example: dict[str, Any], person_id: str, plan_id: str, receipt_id: str) -> dict[str, Any]:
+    contract, participant = example["certificate"]
+    pk = f"MEMBER#{contract}#{participant}"
+    rows = [{"dateOfService": d, "amount": Decimal(a)} for d, a in example["treatments"]]
+    at = example["submittedAt"]
+    return {
+        "PK": pk,
+        "SK": f"CLAIM#{example['claimId']}",
+        "entityType": "CLAIM",
+        "claimId": example["claimId"],
+        "contractNumber": contract,
+        "participantNumber": participant,
+        "planId": plan_id,
+        "claimType": example["claimType"],
+        "category": "VISION" if example["claimType"].startswith("EYE") else "PARAMEDICAL",
+        "patientId": person_id,
+        "answers": example["answers"],
+        "treatments": rows,
+        "receiptIds": [receipt_id],
+        "status": "SUBMITTED",
+        "statusHistory": [{"status": "SUBMITTED", "at": at}],
+        "submittedAt": at,
+        "totalClaimed": sum((r["amount"] for r in rows), Decimal("0")),
+        "language": example["language"],
+        "version": 1,
+        "GSI1PK": f"{pk}#STATUS#SUBMITTED",
+        "GSI1SK": f"{at}#{example['claimId']}",
+    }
+
+
+def _prior_history(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """Earlier claims of the same person (so maximums show)."""
+    return [
+        {
+            **example,
+            "claimType": claim_type,
+            "treatments": [[day, amount]],
+            "submittedAt": f"{day}T12:00:00Z",
+            "claimId": f"{example['claimId'][:-1]}H{index}",
+        }
+        for index, (claim_type, day, amount) in enumerate(example.get("history", []))
+    ]
+
+
+def generate() -> str:
+    """Run the examples and return the Markdown block (the environment is restored afterwards)."""
+    saved = dict(os.environ)
+    try:
+        return _generate()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        from portal_common import aws_clients, config, plans
+
+        config.get_settings.cache_clear()
+        aws_clients.reset_clients()
+        plans.clear_plan_cache()
+
+
+def _generate() -> str:
+    _setup()
+    from moto import mock_aws
+
+    with mock_aws():
+        from local.cfn import Stack
+
+        stack = Stack()
+        stack.create()
+        os.environ.update(stack.environment())
+        from portal_common import aws_clients, config, plans
+
+        config.get_settings.cache_clear()
+        aws_clients.reset_clients()
+        plans.clear_plan_cache()
+        return _run_examples()
+
+
+def _run_examples() -> str:
+    import claim_processor
+    from claim_notification import email_language, render_email
+    from moto.ses.models import ses_backends
+
+    from portal_common.aws_clients import client
+    from portal_common.config import get_settings
+    from portal_common.dynamo import from_item, to_item
+    from portal_common.members import get_member
+    from portal_common.roster import parse_roster
+    from portal_common.roster_store import write_plans, write_roster
+    from tools.import_roster import load_plans_from_repo
+
+    all_plans = load_plans_from_repo()
+    write_plans(all_plans)
+    roster = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
+    write_roster(parse_roster(roster, known_plans={p.plan_id for p in all_plans}))
+    dynamodb = client("dynamodb")
+    settings = get_settings()
+    out: list[str] = []
+    for example in EXAMPLES:
+        contract, participant = example["certificate"]
+        pk = f"MEMBER#{contract}#{participant}"
+        dynamodb.update_item(
+            TableName=settings.members_table,
+            Key=to_item({"PK": pk, "SK": "PROFILE"}),
+            UpdateExpression="SET email = :e",
+            ExpressionAttributeValues=to_item({":e": example["email"]}),
+        )
+        member = get_member(contract, participant)
+        assert member is not None
+        person = next(p for p in member.persons if p.relationship == example["relationship"])
+        for claim in [*_prior_history(example), example]:
+            receipt = f"r{claim['claimId'][2:]}"
+            dynamodb.put_item(
+                TableName=settings.claims_table,
+                Item=to_item(
+                    {
+                        "PK": f"RECEIPT#{receipt}",
+                        "SK": "RECEIPT",
+                        "entityType": "RECEIPT",
+                        "memberKey": pk,
+                        "status": "UPLOADED",
+                    }
+                ),
+            )
+            item = _claim_item(claim, person.person_id, member.plan_id, receipt)
+            dynamodb.put_item(TableName=settings.claims_table, Item=to_item(item))
+            detail = {
+                "version": "1",
+                "claimId": item["claimId"],
+                "memberKey": pk,
+                "claimType": item["claimType"],
+                "patientId": item["patientId"],
+                "submittedAt": item["submittedAt"],
+                "totalClaimed": f"{item['totalClaimed']:.2f}",
+            }
+            envelope = {"source": "ca.portal.claims", "detail-type": "ClaimSubmitted", "detail": detail}
+            record = {
+                "messageId": item["claimId"],
+                "body": json.dumps(envelope),
+                "attributes": {},
+                "eventSource": "aws:sqs",
+            }
+            result = claim_processor.lambda_handler({"Records": [record]}, None)
+            assert result == {"batchItemFailures": []}, result
+        stored = from_item(
+            dynamodb.get_item(TableName=settings.claims_table, Key=to_item({"PK": pk, "SK": item["SK"]}))["Item"]
+        )
+        assert stored is not None
+        sent = ses_backends["123456789012"]["ca-central-1"].sent_messages[-1]
+        email = render_email(stored, member, email_language(stored, member))
+        assert email is not None
+        assert sent.subject == email.subject
+        out.append(_markdown(example, member.plan_id, stored, email.subject, email.text))
+    return "\n".join(out)
+
+
+def _markdown(example: dict[str, Any], plan_id: str, stored: dict[str, Any], subject: str, body: str) -> str:
+    lang = "en" if example["language"] == "en" else "fr"
+    claim_in = {
+        "claimType": example["claimType"],
+        "patientId": "<the member>",
+        "answers": example["answers"],
+        "treatments": [{"dateOfService": d, "amount": a} for d, a in example["treatments"]],
+    }
+    history = _prior_history(example)
+    lines = [f"### {example['title']}", ""]
+    if history:
+        lines.append("Earlier paid claims of the same person:")
+        for h in history:
+            lines.append(f"- {h['claimType']}: " + ", ".join(f"{d} claimed {a}" for d, a in h["treatments"]))
+        lines.append("")
+    lines += [f"Plan `{plan_id}`, submitted {example['submittedAt']}. Claim in:", "", "```json"]
+    lines.append(json.dumps(claim_in, ensure_ascii=False, indent=2))
+    lines += ["```", "", f"Result: **{stored['status']}**, total paid **{stored['totalPaid']:.2f}**.", ""]
+    lines.append("| # | date | claimed | eligible | paid | reason | explanation |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for line in stored["adjudication"]["lines"]:
+        lines.append(
+            f"| {line['treatmentIndex']} | {line['dateOfService']} | {Decimal(str(line['claimed'])):.2f} | "
+            f"{Decimal(str(line['eligible'])):.2f} | {Decimal(str(line['paid'])):.2f} | `{line['reasonCode']}` | "
+            f"{line['explanation'][lang]} |"
+        )
+    lines += ["", f"E-mail to the member — *{subject}*:", "", "```text", body.strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if docs/adjudication.md is out of date")
+    args = parser.parse_args(argv)
+    block = generate()
+    text = DOC.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    updated = text[:start] + "\n" + block + "\n" + text[end:]
+    if args.check:
+        if updated != text:
+            print("docs/adjudication.md is out of date: run python -m tools.adjudication_examples")
+            return 1
+        return 0
+    DOC.write_text(updated, encoding="utf-8")
+    print(f"wrote {len(EXAMPLES)} examples to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
