@@ -143,8 +143,9 @@ def confirm_registration(email: str, code: str, source_ip: str | None) -> dict[s
         if error.code in ("CodeMismatchException", "NotAuthorizedException", "UserNotFoundException"):
             raise DomainError("CODE_INVALID", status=400) from None
         if error.code == "UserLambdaValidationException":
+            # PostConfirmation refused the link: another account took the participant meanwhile.
             logger.error("account link failed at confirmation")
-            raise DomainError("CODE_INVALID", status=400) from None
+            raise DomainError("ALREADY_REGISTERED", status=409) from None
         raise _cognito_failure(error) from None
     return {"status": "CONFIRMED"}
 
