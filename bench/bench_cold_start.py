@@ -27,6 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Query strings of realistic first requests on routes that need one.
+FIRST_QUERIES = {"/providers/recent": "claimType=PHYSIOTHERAPY", "/providers": "lastName=lav", "/drugs": "q=tylenol"}
+
 # Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
 _MEASURE = r"""
 import time
@@ -104,11 +107,11 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
         match, _ = RouteTable([route]).match(route.method, path)
         assert match is not None
         return build_event(
+            query_string=FIRST_QUERIES.get(route.path, ""),
             api=ApiContext(stack.account_id, "bench", "v1", "bench.execute-api.ca-central-1.amazonaws.com"),
             match=match,
             method=route.method,
             path=path,
-            query_string="",
             headers=[
                 ("Accept", "application/json"),
                 ("Accept-Language", "fr-CA"),
@@ -134,13 +137,7 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
                     "dynamodb": {
                         "ApproximateCreationDateTime": int(time.time()),
                         "Keys": {"PK": {"S": "MEMBER#G1001#100001"}, "SK": {"S": "CLAIM#BENCH"}},
-                        "NewImage": {
-                            "PK": {"S": "MEMBER#G1001#100001"},
-                            "SK": {"S": "CLAIM#BENCH"},
-                            "entityType": {"S": "CLAIM"},
-                            "claimId": {"S": "BENCH"},
-                            "status": {"S": "SUBMITTED"},
-                        },
+                        "NewImage": _claim_image(),
                         "SequenceNumber": "100000000000000000001",
                         "SizeBytes": 120,
                         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -215,6 +212,34 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
     if source.kind == "Cognito":
         return _cognito_event(str(props["Trigger"]), stack)
     return None
+
+
+def _claim_image() -> dict[str, Any]:
+    """A submitted claim item as the claims table stores it (docs/conventions.md), in wire format."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "PK": {"S": "MEMBER#G1001#100001"},
+        "SK": {"S": "CLAIM#BENCH"},
+        "entityType": {"S": "CLAIM"},
+        "claimId": {"S": "BENCH"},
+        "contractNumber": {"S": "G1001"},
+        "participantNumber": {"S": "100001"},
+        "planId": {"S": "PLAN-ESSENTIEL"},
+        "claimType": {"S": "PHYSIOTHERAPY"},
+        "category": {"S": "PARAMEDICAL"},
+        "patientId": {"S": "P-BENCH"},
+        "answers": {"M": {}},
+        "treatments": {
+            "L": [{"M": {"dateOfService": {"S": now[:10]}, "amount": {"N": "85.00"}, "description": {"S": "Séance"}}}]
+        },
+        "receiptIds": {"L": []},
+        "status": {"S": "SUBMITTED"},
+        "statusHistory": {"L": [{"M": {"status": {"S": "SUBMITTED"}, "at": {"S": now}}}]},
+        "submittedAt": {"S": now},
+        "totalClaimed": {"N": "85.00"},
+        "language": {"S": "fr"},
+        "version": {"N": "1"},
+    }
 
 
 def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:

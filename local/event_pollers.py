@@ -47,10 +47,17 @@ class Poller:
     """One event source mapping."""
 
     name: str = "poller"
+    on_found: Callable[[str], None] | None = None  # set by PollerGroup
 
     def poll_once(self) -> bool:
         """Deliver what is available; ``True`` if anything was found."""
         raise NotImplementedError
+
+    def found(self) -> None:
+        """Called as soon as there is something to deliver (before delivering it), so that the
+        group never reports idle while a delivery is under way."""
+        if self.on_found is not None:
+            self.on_found(self.name)
 
 
 def _invoke(runtime: FunctionRuntime, function: str, event: dict[str, Any]) -> tuple[Any, str | None]:
@@ -186,6 +193,7 @@ class StreamPoller(Poller):
         found = self._read()
         if not self.pending:
             return found
+        self.found()
         batch = self.pending[: self.current_size]
         result, error = _invoke(self.runtime, self.function, {"Records": batch})
         if error is not None and self.bisect and len(batch) > 1:
@@ -334,6 +342,7 @@ class SqsPoller(Poller):
         messages = self._receive()
         if not messages:
             return False
+        self.found()
         records = [sqs_record(m, self.queue_arn, self.region) for m in messages]
         delivered = [r for r in records if self.filter.accepts(self._filter_view(r))]
         failed = self._deliver(delivered) if delivered else set()
@@ -407,6 +416,8 @@ class S3NotificationPoller(Poller):
         messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
         )
+        if messages:
+            self.found()
         for message in messages:
             try:
                 event = json.loads(message["Body"])
@@ -469,7 +480,9 @@ class PollerGroup:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._empty_cycles = {p.name: 0 for p in pollers}
-        self._busy: set[str] = set()
+        self._delivering: set[str] = set()
+        for poller in pollers:
+            poller.on_found = self._found
 
     def start(self) -> None:
         """Start one thread per poller."""
@@ -480,8 +493,6 @@ class PollerGroup:
 
     def _run(self, poller: Poller) -> None:
         while not self._stop.is_set():
-            with self._lock:
-                self._busy.add(poller.name)
             try:
                 worked = poller.poll_once()
             except HandlerMissing as missing:
@@ -494,15 +505,20 @@ class PollerGroup:
                 log.error("%s: poll failed:\n%s", poller.name, traceback.format_exc().rstrip())
                 worked = False
             with self._lock:
-                self._busy.discard(poller.name)
+                self._delivering.discard(poller.name)
                 self._empty_cycles[poller.name] = 0 if worked else self._empty_cycles[poller.name] + 1
             if not worked:
                 self._stop.wait(self.interval)
 
+    def _found(self, name: str) -> None:
+        with self._lock:
+            self._delivering.add(name)
+            self._empty_cycles[name] = 0
+
     def idle(self) -> bool:
         """Every poller found nothing on its last two polls and none is delivering."""
         with self._lock:
-            return not self._busy and all(count >= 2 for count in self._empty_cycles.values())
+            return not self._delivering and all(count >= 2 for count in self._empty_cycles.values())
 
     def wait_until_idle(self, timeout: float = 30.0, poll: Callable[[], None] | None = None) -> bool:
         """Block until :meth:`idle` (``False`` on timeout)."""
@@ -538,7 +554,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
             and any(s.kind in ("DynamoDB", "SQS", "S3") for s in spec.sources)
         ):
             log.warning(
-                "%s: handler %s not written yet; its event sources are not polled", spec.logical_id, spec.module
+                "%s: handler %s is missing or broken; its event sources are not polled", spec.logical_id, spec.module
             )
             continue
         for source in spec.sources:

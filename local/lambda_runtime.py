@@ -10,9 +10,11 @@ the module-level ``app`` object, so two concurrent calls of one handler must not
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 from local.cfn import FunctionSpec, Stack
 
 Handler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger("local.functions")
 
 
 @dataclass
@@ -86,10 +89,21 @@ class FunctionRuntime:
         add_function_paths(self.specs.values())
 
     def available(self, logical_id: str) -> bool:
-        """Whether the function's handler module can be imported."""
+        """Whether the function's handler module can be imported.
+
+        A module that is missing, or that fails to import (a bug in it), makes this function
+        unavailable, never the whole stack: the error is logged and its routes answer 502."""
         try:
             self.handler(logical_id)
         except HandlerMissing:
+            return False
+        except Exception:
+            log.error(
+                "%s: handler %s cannot be imported:\n%s",
+                logical_id,
+                self.specs[logical_id].handler,
+                traceback.format_exc().rstrip(),
+            )
             return False
         return True
 

@@ -20,6 +20,7 @@ from typing import Any
 from local.event_pollers import Poller
 
 _TAG = re.compile(r"<[^>]+>")
+_INVISIBLE = re.compile(r"(?is)<(head|style|script|title)\b.*?</\1\s*>")
 _BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr)\s*/?>")
 
 
@@ -43,7 +44,8 @@ class OutboxMessage:
 
 def html_to_text(markup: str) -> str:
     """A readable text version of an HTML body."""
-    text = _BLOCK.sub("\n", markup)
+    text = _INVISIBLE.sub("", markup)
+    text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     lines = [" ".join(line.split()) for line in html_lib.unescape(text).splitlines()]
     return "\n".join(line for line in lines if line).strip()
@@ -131,7 +133,10 @@ class Outbox(Poller):
 
     def poll_once(self) -> bool:
         """As a poller: print what was sent since the last poll."""
-        return self.collect() > 0
+        found = self.collect() > 0
+        if found:
+            self.found()
+        return found
 
     def items(self, to: str | None = None) -> list[OutboxMessage]:
         """Messages (to one address, case-insensitive, when given), newest first."""

@@ -87,6 +87,8 @@ class LocalStack:
     gateway: Any = None
     state_file: Path | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _warm_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -171,7 +173,8 @@ class LocalStack:
         self._write_state()
         self._banner(time.monotonic() - started)
         print(f"{READY_MARKER} url={self.gateway.url}", flush=True)
-        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        self._warm_thread = threading.Thread(target=self._warm_up, name="warm-up", daemon=True)
+        self._warm_thread.start()
         if not self.args.no_seed_background:
             self.seeds.start_background()
         else:
@@ -182,13 +185,10 @@ class LocalStack:
     def _warm_up(self) -> None:
         """Import every handler now (a warm container each), so first requests are fast and a
         handler that cannot even be imported shows up at start rather than on its first request."""
-        for logical_id, spec in self.runtime.specs.items():
-            try:
-                self.runtime.available(logical_id)
-            except Exception as error:
-                log.error(
-                    "%s: handler %s cannot be imported: %s: %s", logical_id, spec.handler, type(error).__name__, error
-                )
+        for logical_id in self.runtime.specs:
+            if self._stopping.is_set():
+                return
+            self.runtime.available(logical_id)  # logs a handler that cannot be imported
 
     def _print_email(self, message: Any) -> None:
         print(f"\n[outbox] to {message.to}: {message.subject}", flush=True)
@@ -248,6 +248,12 @@ class LocalStack:
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
         """Stop in the reverse order; never raises."""
+        self._stopping.set()
+        if self.seeds is not None:
+            self.seeds.stopping.set()
+        if self._warm_thread is not None:
+            self._warm_thread.join(10)  # an import in progress finishes (and logs) before we stop
+        print("\nStopping...", flush=True)
         steps = [
             ("gateway", lambda: self.gateway and self.gateway.stop()),
             ("pollers", lambda: self.pollers and self.pollers.stop()),
@@ -298,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("\nStopping...", flush=True)
         local.stop()
         print("Stopped.", flush=True)
     return code

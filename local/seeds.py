@@ -118,6 +118,7 @@ class SeedRunner:
 
     seeds: list[SeedState]
     display: ProgressDisplay = field(default_factory=ProgressDisplay)
+    stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def run(self, seed: SeedState) -> None:
@@ -135,6 +136,9 @@ class SeedRunner:
             seed.state = "done"
         except Exception as error:
             seed.state = "failed"
+            if self.stopping.is_set():  # the stack is shutting down under it: not a seed bug
+                seed.summary = "interrupted"
+                return
             seed.summary = f"{type(error).__name__}: {error}"
             traceback.print_exc()
         seed.seconds = time.monotonic() - started
@@ -154,6 +158,8 @@ class SeedRunner:
 
         def work() -> None:
             for seed in pending:
+                if self.stopping.is_set():
+                    return
                 self.run(seed)
 
         self._thread = threading.Thread(target=work, name="background seeds", daemon=True)

@@ -92,6 +92,20 @@ def test_template() -> dict[str, Any]:
             },
         },
     )
+    resources["BrokenFunction"] = _function(
+        "localstack_broken.lambda_handler",
+        {
+            "Broken": {
+                "Type": "Api",
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "Path": "/broken",
+                    "Method": "GET",
+                    "Auth": {"Authorizer": "NONE"},
+                },
+            }
+        },
+    )
     resources["StreamEchoFunction"] = _function(
         "localstack_echo.batch_handler", {"Stream": {"Type": "DynamoDB", "Properties": stream_props}}
     )

@@ -224,7 +224,7 @@ def rolling_scopes(plan: Plan, claim_type: str) -> list[tuple[str, int]]:
 
 def usage_keys(plan: Plan, claim: ClaimToAdjudicate) -> UsageKeys:
     """The running-total records that adjudicating ``claim`` reads."""
-    years = {plan.benefit_year(t.date_of_service) for t in claim.treatments if t.date_of_service <= claim.submitted_on}
+    years = {plan.benefit_year(t.date_of_service) for t in claim.treatments}
     return UsageKeys(
         person_years=frozenset((claim.patient_id, y) for y in years),
         family_years=frozenset(years),

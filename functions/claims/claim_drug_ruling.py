@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from claim_adjudication import ClaimToAdjudicate, DrugRuling
 
-from portal_common.drug_catalog import get_drug_item, interchangeable_alternatives, profile_from_item
+from portal_common.drug_catalog import (
+    drug_document,
+    get_drug_item,
+    interchangeable_alternatives,
+    profile_from_document,
+)
 from portal_common.drug_coverage import CoverageDecision, evaluate
 from portal_common.members import Eligibility
 from portal_common.plans import Plan
@@ -46,5 +51,5 @@ def drug_ruling(plan: Plan, claim: ClaimToAdjudicate) -> DrugRuling:
     if item is None:
         return DrugRuling(denial="DRUG_NOT_IDENTIFIED")
     alternatives = interchangeable_alternatives(item) if plan.drugs.generic_substitution else []
-    decision = evaluate(profile_from_item(item), alternatives, plan.drugs, Eligibility(True))
+    decision = evaluate(profile_from_document(drug_document(item)), alternatives, plan.drugs, Eligibility(True))
     return ruling_from_decision(decision)

@@ -44,7 +44,7 @@ def status_changed_detail(item: dict[str, Any], change: StatusChange) -> dict[st
     detail: dict[str, Any] = {
         "version": DETAIL_VERSION,
         "claimId": str(item["claimId"]),
-        "pk": str(item["PK"]),
+        "memberKey": str(item["PK"]),
         "claimType": str(item["claimType"]),
         "patientId": str(item["patientId"]),
         "previousStatus": change.previous,

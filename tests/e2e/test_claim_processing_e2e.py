@@ -4,73 +4,35 @@ SQS -> claim processor)."""
 
 from __future__ import annotations
 
-import json
+import re
 import time
 import uuid
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import requests
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStackProcess
 
-CERTIFICATE = ("G1001", "100002")  # David Chen, PLAN-ESSENTIEL, English
-PASSWORD = "Processor-e2e-1!"
+MARIE = "marie.tremblay@example.com"  # demo account (local/seed_accounts.py), PLAN-ESSENTIEL
+DEMO_PASSWORD = "Demo-Portail-2026"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
 
 
-def _state(stack: LocalStackProcess) -> dict[str, Any]:
-    state: dict[str, Any] = json.loads((stack.workdir / "state" / "stack.json").read_text(encoding="utf-8"))
-    return state
-
-
-def _aws(stack: LocalStackProcess, service: str) -> Any:
-    return boto3.client(service, region_name="ca-central-1", endpoint_url=_state(stack)["urls"]["moto"])
-
-
-def _signed_in(stack: LocalStackProcess) -> tuple[dict[str, str], str]:
-    """An ID token for a member of CERTIFICATE and the e-mail notifications go to.
-
-    The account is created in the user pool with the roster link, as PostConfirmation leaves it,
-    and the token comes from the pool itself (the gateway verifies it against the pool's JWKS):
-    this test is about claims, the sign-in journeys have their own tests.
-    """
-    environment = _state(stack)["environment"]
-    pool, client_id = environment["USER_POOL_ID"], environment["USER_POOL_CLIENT_ID"]
-    cognito = _aws(stack, "cognito-idp")
-    email = f"processor-e2e-{uuid.uuid4().hex[:8]}@example.com"
-    cognito.admin_create_user(
-        UserPoolId=pool,
-        Username=email,
-        MessageAction="SUPPRESS",
-        UserAttributes=[
-            {"Name": "email", "Value": email},
-            {"Name": "email_verified", "Value": "true"},
-            {"Name": "custom:contract_number", "Value": CERTIFICATE[0]},
-            {"Name": "custom:participant_number", "Value": CERTIFICATE[1]},
-        ],
+def _signed_in(stack: LocalStackProcess, email: str) -> dict[str, str]:
+    """Password then the e-mailed code, as the member does; English for the rest of the journey."""
+    before = len(stack.outbox(email))
+    started = stack.post("/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+    assert started.status_code == 200, started.text
+    mails = stack.wait_for_email(email, before + 1)
+    code = re.search(r"\b(\d{6})\b", mails[0]["text"])
+    assert code is not None
+    verified = stack.post(
+        "/v1/auth/login/verify", json={"email": email, "session": started.json()["session"], "code": code.group(1)}
     )
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
-    tokens = cognito.admin_initiate_auth(
-        UserPoolId=pool,
-        ClientId=client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
-    )["AuthenticationResult"]
-    # The member profile's e-mail (PostConfirmation's link) unless an account already linked it.
-    dynamodb = _aws(stack, "dynamodb")
-    key = {"PK": {"S": f"MEMBER#{CERTIFICATE[0]}#{CERTIFICATE[1]}"}, "SK": {"S": "PROFILE"}}
-    dynamodb.update_item(
-        TableName=environment["MEMBERS_TABLE"],
-        Key=key,
-        UpdateExpression="SET email = if_not_exists(email, :e)",
-        ExpressionAttributeValues={":e": {"S": email}},
-    )
-    profile = dynamodb.get_item(TableName=environment["MEMBERS_TABLE"], Key=key)["Item"]
-    headers = {"Authorization": f"Bearer {tokens['IdToken']}", "Accept-Language": "en-CA"}
-    return headers, profile["email"]["S"]
+    assert verified.status_code == 200, verified.text
+    return {"Authorization": f"Bearer {verified.json()['idToken']}", "Accept-Language": "en-CA"}
 
 
 def _uploaded_receipt(stack: LocalStackProcess, headers: dict[str, str]) -> str:
@@ -104,8 +66,9 @@ def _wait_final(stack: LocalStackProcess, claim_id: str, headers: dict[str, str]
 
 
 def test_submitted_claim_is_adjudicated_and_the_member_is_emailed(stack: LocalStackProcess) -> None:
-    stack.wait_for_seeds()
-    headers, email = _signed_in(stack)
+    stack.wait_for_seeds(timeout=300)
+    email = MARIE
+    headers = _signed_in(stack, email)
     me = stack.get("/v1/me", headers=headers)
     assert me.status_code == 200, me.text
     patient = next(p for p in me.json()["persons"] if p["relationship"] == "SELF")["personId"]

@@ -98,9 +98,9 @@ def test_ctrl_c_and_sigterm_stop_everything_cleanly(tmp_path: Path, signal_numbe
         process.process.send_signal(signal_number)
         assert process.process.wait(20) == 0
         assert not state_file.exists()
-        log = process.log_text()
-        assert "Stopped." in log
-        assert "Traceback" not in log
+        shutdown = process.log_text().split("Stopping...", 1)[1]
+        assert "Stopped." in shutdown
+        assert "Traceback" not in shutdown
         with pytest.raises(requests.ConnectionError):
             requests.get(process.url + "/v1/health", timeout=2)
     finally:

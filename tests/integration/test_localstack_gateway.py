@@ -261,3 +261,13 @@ def test_payload_over_10_mb_is_refused_before_the_handler(parts: LocalParts) -> 
     assert response.status == 413
     assert json.loads(response.read())["code"] == "PAYLOAD_TOO_LARGE"
     connection.close()
+
+
+def test_a_handler_that_cannot_be_imported_is_a_502_not_a_dead_stack(
+    parts: LocalParts, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert parts.runtime.available("BrokenFunction") is False
+    assert "does_not_exist" in caplog.text
+    response = requests.get(f"{parts.url}/v1/broken", timeout=10)
+    assert response.status_code == 502
+    assert requests.get(f"{parts.url}/v1/health", timeout=10).status_code == 200

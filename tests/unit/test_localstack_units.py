@@ -229,3 +229,5 @@ def test_outbox_conversion_of_every_moto_message_kind() -> None:
     assert "HTML" in item.html
     assert json.dumps(item.as_json())
     assert html_to_text("a<br>b") == "a\nb"
+    page = "<html><head><title>T</title><style>p {}</style></head><body><h1>Titre</h1><p>Code : 123</p></body></html>"
+    assert html_to_text(page) == "Titre\nCode : 123"

@@ -60,12 +60,22 @@ def price_from_item(prices: dict[str, Any] | None) -> DrugPrice | None:
 
 
 def drug_document(item: dict[str, Any]) -> dict[str, Any]:
-    """A product item as one flat dict: its JSON document plus the top-level ``status``."""
-    document = json.loads(str(item.get("document") or "{}"))
+    """A product item as one flat dict: its JSON document plus the top-level ``status``.
+
+    An item without ``document`` (details as plain attributes, as the first layout and some test
+    fixtures write them) is read as it is.
+    """
+    raw = item.get("document")
+    document = json.loads(str(raw)) if raw else {k: v for k, v in item.items() if k not in ("PK", "SK")}
     document["din"] = str(item.get("din", document.get("din", "")))
     document["status"] = str(item.get("status", "MARKETED"))
     document["interchangeableGroup"] = item.get("interchangeableGroup")
     return document
+
+
+def profile_from_item(item: dict[str, Any]) -> DrugProfile:
+    """A stored product item (either layout) -> :class:`DrugProfile`."""
+    return profile_from_document(drug_document(item))
 
 
 def profile_from_document(item: dict[str, Any]) -> DrugProfile:
@@ -113,5 +123,6 @@ def interchangeable_alternatives(drug_item: dict[str, Any]) -> list[DrugProfile]
     if not item:
         return []
     din = str(drug_item.get("din"))
-    members = json.loads(str(item.get("members") or "[]"))
+    raw = item.get("members") or []
+    members = json.loads(raw) if isinstance(raw, str) else list(raw)
     return [profile_from_document(member) for member in members if str(member.get("din")) != din]
