@@ -144,6 +144,7 @@ class CognitoEmulator:
         self._signup_codes: dict[str, _Code] = {}
         self._reset_codes: dict[str, _Code] = {}
         self._sessions: dict[str, _AuthSession] = {}
+        self._refresh_issued: dict[str, float] = {}
         self._fake_secret = secrets.token_bytes(32)
 
     # ------------------------------------------------------------------ moto access
@@ -622,11 +623,37 @@ class CognitoEmulator:
         return abs(stamp.timestamp() - time.time()) < 300  # the client signs with its real clock
 
     # ------------------------------------------------------------------ tokens
-    def _issue_tokens(self, username: str) -> dict[str, Any]:
+    def _validity(self, kind: str) -> int:
+        """Seconds a token of ``kind`` (Access, Id, Refresh) lives, from the app client's settings."""
+        found = self._client()
+        config = found.extended_config if found is not None else {}
+        defaults = {"Access": (60, "minutes"), "Id": (60, "minutes"), "Refresh": (30, "days")}
+        value = config.get(f"{kind}TokenValidity") or defaults[kind][0]
+        unit = (config.get("TokenValidityUnits") or {}).get(f"{kind}Token") or defaults[kind][1]
+        return int(value) * {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}.get(str(unit), 1)
+
+    def _mint(self, username: str, origin_jti: str) -> tuple[str, str, int]:
+        """(access, id, expires_in) signed by moto's pool key, with the client's lifetimes."""
         pool = self.pool
-        refresh_token, origin_jti = pool.create_refresh_token(self.client_id, username)
-        access_token, expires_in = pool.create_access_token(self.client_id, username, origin_jti)
-        id_token, _ = pool.create_id_token(self.client_id, username, origin_jti)
+        user = pool._get_user(username)
+        groups = [group.group_name for group in user.groups]
+        access_extra: dict[str, Any] = {"origin_jti": origin_jti, "scope": "aws.cognito.signin.user.admin"}
+        id_extra = pool.get_user_extra_data_by_client_id(self.client_id, username)
+        id_extra["origin_jti"] = origin_jti
+        id_extra.update({a["Name"]: a["Value"] for a in user.attributes if a["Name"].startswith("custom:")})
+        if groups:
+            access_extra["cognito:groups"] = id_extra["cognito:groups"] = groups
+        access_ttl = self._validity("Access")
+        access, _ = pool.create_jwt(self.client_id, username, "access", access_ttl, extra_data=access_extra)
+        id_token, _ = pool.create_jwt(self.client_id, username, "id", self._validity("Id"), extra_data=id_extra)
+        pool.access_tokens[access] = (self.client_id, username)
+        pool.id_tokens[id_token] = (self.client_id, username)
+        return access, id_token, access_ttl
+
+    def _issue_tokens(self, username: str) -> dict[str, Any]:
+        refresh_token, origin_jti = self.pool.create_refresh_token(self.client_id, username)
+        self._refresh_issued[refresh_token] = self.clock()
+        access_token, id_token, expires_in = self._mint(username, origin_jti)
         return {
             "AccessToken": access_token,
             "IdToken": id_token,
@@ -640,10 +667,13 @@ class CognitoEmulator:
         entry = pool.refresh_tokens.get(refresh_token)
         if not entry or entry[0] != self.client_id:
             raise CognitoFault("NotAuthorizedException", "Invalid Refresh Token")
+        issued = self._refresh_issued.get(refresh_token)
+        if issued is not None and self.clock() - issued > self._validity("Refresh"):
+            raise CognitoFault("NotAuthorizedException", "Refresh Token has expired")
         user = self._find_user(entry[1])
         if user is None or not user.enabled:
             raise CognitoFault("NotAuthorizedException", "Invalid Refresh Token")
-        access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+        access_token, id_token, expires_in = self._mint(user.username, entry[2])
         return {
             "ChallengeParameters": {},
             "AuthenticationResult": {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pycognito.aws_srp import AWSSRP
+from srp_client import SrpClient
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
@@ -143,23 +143,19 @@ def _challenge_or_tokens(response: dict[str, Any]) -> Challenge | Tokens:
 
 
 def start_signin(email: str, password: str) -> Challenge | Tokens:
-    """Custom auth: ``SRP_A`` then ``PASSWORD_VERIFIER`` (the SRP client side runs here).
+    """Custom auth: ``SRP_A`` then ``PASSWORD_VERIFIER`` (the SRP client side runs here, ``srp_client``).
 
     Two Cognito calls; Cognito runs DefineAuthChallenge twice and CreateAuthChallenge once, which
     emails the code. Raises ``NotAuthorizedException`` for an unknown email and a wrong password
     alike, ``UserNotConfirmedException`` when the password is right but the email is unconfirmed.
     """
-    settings = get_settings()
-    cognito = client("cognito-idp")
-    srp = AWSSRP(
-        username=email, password=password, pool_id=settings.user_pool_id, client_id=_client_id(), client=cognito
-    )
-    auth_params = {**srp.get_auth_params(), "CHALLENGE_NAME": "SRP_A"}
+    srp = SrpClient(get_settings().user_pool_id, password)
+    auth_params = {"USERNAME": email, "SRP_A": srp.srp_a, "CHALLENGE_NAME": "SRP_A"}
     first = _call("initiate_auth", ClientId=_client_id(), AuthFlow="CUSTOM_AUTH", AuthParameters=auth_params)
     if first.get("ChallengeName") != "PASSWORD_VERIFIER":
         raise CognitoError("NotAuthorizedException", "unexpected challenge")
     try:
-        responses = srp.process_challenge(first.get("ChallengeParameters") or {}, auth_params)
+        responses = srp.password_claim(first.get("ChallengeParameters") or {})
     except (KeyError, ValueError):
         raise CognitoError("NotAuthorizedException", "malformed password challenge") from None
     second = _call(

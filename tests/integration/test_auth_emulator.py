@@ -223,3 +223,39 @@ def test_client_cannot_write_the_roster_link(cognito: Any) -> None:
         )
         == "NotAuthorizedException"
     )
+
+
+def test_tokens_follow_the_app_client_lifetimes(cognito: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import json
+
+    client, _emulator, env = cognito
+    sign_up(client, env)
+    step = password_step(client, env, "olivia.smith@example.com", PASSWORD)
+    result = client.respond_to_auth_challenge(
+        ClientId=env["USER_POOL_CLIENT_ID"],
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=step["Session"],
+        ChallengeResponses={
+            "USERNAME": "olivia.smith@example.com",
+            "ANSWER": code_in_last_email("olivia.smith@example.com"),
+        },
+    )["AuthenticationResult"]
+    assert result["ExpiresIn"] == 30 * 60  # template: 30 minutes
+    part = result["IdToken"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    assert claims["exp"] - claims["iat"] == 30 * 60
+    assert claims["custom:contract_number"] == "G2002"
+    assert claims["email"] == "olivia.smith@example.com"
+    # Refresh tokens live 12 hours.
+    monkeypatch.setenv("PORTAL_CLOCK_OFFSET_SECONDS", str(12 * 3600 + 1))
+    assert (
+        error_code(
+            lambda: client.initiate_auth(
+                ClientId=env["USER_POOL_CLIENT_ID"],
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+            )
+        )
+        == "NotAuthorizedException"
+    )
