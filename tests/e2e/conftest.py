@@ -49,6 +49,12 @@ class LocalStackProcess:
             k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"
         }
         environment["PYTHONUNBUFFERED"] = "1"
+        # The stack's clock can be moved by tests (code expiry): only the stack's process reads this
+        # file, so integration tests in this interpreter keep their own clock.
+        self.clock_file = workdir / "clock-offset"
+        self.clock_file.write_text("0", encoding="utf-8")
+        environment["PORTAL_CLOCK_OFFSET_FILE"] = str(self.clock_file)
+        environment.pop("PORTAL_CLOCK_OFFSET_SECONDS", None)
         paths = [str(ROOT), str(ROOT / "layers" / "common")]
         environment["PYTHONPATH"] = os.pathsep.join([*paths, environment.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -65,6 +71,10 @@ class LocalStackProcess:
             *(extra_args or []),
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Move the stack's clock ``seconds`` ahead of real time (0 puts it back)."""
+        self.clock_file.write_text(str(seconds), encoding="utf-8")
 
     # ------------------------------------------------------------------ lifecycle
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:

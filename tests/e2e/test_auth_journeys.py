@@ -1,31 +1,24 @@
 """The member guide's identity journeys over HTTP against the local stack (Inscription, Ouverture de
 session, Mot de passe oublié), the code rules, tokens, and the absence of secrets in the logs.
 
-Expiry is exercised by moving the stack's clock: this module points ``PORTAL_CLOCK_OFFSET_FILE``
-at a file before the session's stack starts (collection happens first), and the identity
-functions and the Cognito emulator read the offset from it (local stack only).
+Expiry is exercised by moving the stack's clock (``stack.set_clock_offset``): the harness gives the
+stack's process a ``PORTAL_CLOCK_OFFSET_FILE`` that the identity functions and the Cognito emulator
+read (local stack only).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStackProcess
-
-CLOCK_FILE = Path(tempfile.mkdtemp(prefix="portal-clock-")) / "offset"
-CLOCK_FILE.write_text("0", encoding="utf-8")
-os.environ.setdefault("PORTAL_CLOCK_OFFSET_FILE", str(CLOCK_FILE))
 
 DEMO_PASSWORD = "Demo-Portail-2026"
 NEW_PASSWORD = "Olivia-Portail-2026"
@@ -35,15 +28,10 @@ SECRETS: set[str] = {DEMO_PASSWORD, NEW_PASSWORD}
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
+def clock(stack: LocalStackProcess) -> Iterator[Any]:
     """Move the stack's clock forward (seconds); put it back afterwards."""
-    path = Path(os.environ["PORTAL_CLOCK_OFFSET_FILE"])
-
-    def move(seconds: float) -> None:
-        path.write_text(str(seconds), encoding="utf-8")
-
-    yield move
-    path.write_text("0", encoding="utf-8")
+    yield stack.set_clock_offset
+    stack.set_clock_offset(0)
 
 
 def latest_code(stack: LocalStackProcess, email: str, count: int) -> str:
