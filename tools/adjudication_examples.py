@@ -19,6 +19,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "adjudication.md"
+README = ROOT / "README.md"
+# Both files carry the block between the markers (the README shows one example per demo plan).
+DOCUMENTS = (DOC, README)
 BEGIN = "<!-- BEGIN GENERATED EXAMPLES (python -m tools.adjudication_examples) -->"
 END = "<!-- END GENERATED EXAMPLES -->"
 
@@ -273,17 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if docs/adjudication.md is out of date")
     args = parser.parse_args(argv)
     block = generate()
-    text = DOC.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    updated = text[:start] + "\n" + block + "\n" + text[end:]
-    if args.check:
-        if updated != text:
-            print("docs/adjudication.md is out of date: run python -m tools.adjudication_examples")
-            return 1
-        return 0
-    DOC.write_text(updated, encoding="utf-8")
-    print(f"wrote {len(EXAMPLES)} examples to {DOC.relative_to(ROOT)}")
-    return 0
+    stale = 0
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+        updated = text[:start] + "\n" + block + "\n" + text[end:]
+        if args.check:
+            if updated != text:
+                print(f"{document.relative_to(ROOT)} is out of date: run python -m tools.adjudication_examples")
+                stale += 1
+            continue
+        document.write_text(updated, encoding="utf-8")
+        print(f"wrote {len(EXAMPLES)} examples to {document.relative_to(ROOT)}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
