@@ -4,10 +4,7 @@ envelopes, SQS records, and moto helpers (sent e-mails, serialised DynamoDB writ
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,6 +15,7 @@ from portal_common.dynamo import to_item
 from portal_common.identity import member_key
 from portal_common.ids import sortable_id
 from portal_common.members import get_member
+from tests.moto_isolation import serialised_dynamodb  # noqa: F401 - re-exported for the processor tests
 
 MARIE = ("G1001", "100001")  # PLAN-ESSENTIEL, French, with a spouse and two children
 DAVID = ("G1001", "100002")  # PLAN-ESSENTIEL, English
@@ -159,35 +157,6 @@ def sent_emails() -> list[Any]:
     from moto.ses.models import ses_backends
 
     return list(ses_backends["123456789012"]["ca-central-1"].sent_messages)
-
-
-_DYNAMO_LOCK = threading.RLock()
-
-
-@contextmanager
-def serialised_dynamodb() -> Iterator[None]:
-    """moto applies a conditional write in several Python steps without a lock; real DynamoDB
-    serialises writes to an item. Wrap moto's write operations in one lock so that threads see
-    DynamoDB's guarantee (the code under test is unchanged)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    names = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "batch_get_item")
-    originals = {name: getattr(DynamoDBBackend, name) for name in names}
-
-    def wrap(function: Any) -> Any:
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with _DYNAMO_LOCK:
-                return function(*args, **kwargs)
-
-        return locked
-
-    for name, function in originals.items():
-        setattr(DynamoDBBackend, name, wrap(function))
-    try:
-        yield
-    finally:
-        for name, function in originals.items():
-            setattr(DynamoDBBackend, name, function)
 
 
 def body(item: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ partition: constant cost whatever the directory size.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from provider_rules import display_name, name_key, name_prefix
@@ -134,43 +135,46 @@ def provider_view(item: dict[str, Any], lang: str) -> dict[str, Any]:
     return body
 
 
-def get_provider(provider_id: str) -> dict[str, Any] | None:
+def get_provider(provider_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
     """A provider by id (one ``GetItem``)."""
-    return get_item(get_settings().providers_table, provider_key(provider_id))
+    return get_item(get_settings().providers_table, provider_key(provider_id), consistent=consistent)
 
 
 def add_provider(provider: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Store a new provider unless the same (phone, type, name) exists: ``(provider, created)``.
 
     Race-safe: the uniqueness item is written under ``attribute_not_exists`` in the same
-    transaction as the provider, so two members adding the same provider at once make one.
+    transaction as the provider, so two members adding the same provider at once make one. The
+    loser reads the winner's provider (strongly consistent); a transaction conflict with no winner
+    yet is retried with back-off.
     """
     table = get_settings().providers_table
-    items = provider_items(provider)
     unique = uniqueness_key(provider["phone"], provider["providerType"], provider["nameKey"])
-    existing = get_item(table, unique)
-    if existing is None:
-        transact = [
-            {
-                "Put": {
-                    "TableName": table,
-                    "Item": to_item(item),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-            for item in items
-        ]
-        try:
-            client("dynamodb").transact_write_items(TransactItems=transact)
-            return provider, True
-        except Exception as error:
-            if not is_conditional_failure(error):
-                raise
-        existing = get_item(table, unique, consistent=True)
-    found = get_provider(str(existing["providerId"])) if existing else None
-    if found is None:  # the uniqueness item without its provider cannot happen (same transaction)
-        raise RuntimeError("provider uniqueness item without provider")
-    return found, False
+    transact = [
+        {"Put": {"TableName": table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}}
+        for item in provider_items(provider)
+    ]
+    for attempt in range(6):
+        existing = get_item(table, unique, consistent=attempt > 0)
+        if existing is not None:
+            found = get_provider(str(existing["providerId"]), consistent=True)
+            if found is not None:
+                return found, False
+            # The uniqueness item is visible before its provider only while the winning transaction
+            # is being applied (moto applies items one by one): look again shortly.
+        else:
+            try:
+                client("dynamodb").transact_write_items(TransactItems=transact)
+                return provider, True
+            except Exception as error:
+                if not is_conditional_failure(error) and _error_code(error) != "TransactionConflictException":
+                    raise
+        time.sleep(0.02 * 2**attempt)
+    raise RuntimeError("provider uniqueness item without provider")
+
+
+def _error_code(error: Exception) -> str | None:
+    return (getattr(error, "response", {}) or {}).get("Error", {}).get("Code")
 
 
 def new_member_provider(fields: dict[str, Any], created_at: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.claims_support import SOPHIE, providers_call, seed_directory
+from tests.moto_isolation import serialised_dynamodb
 
 
 @pytest.fixture
@@ -117,10 +118,11 @@ def test_concurrent_adds_make_one_provider(seeded: Any) -> None:
         results.append((status, body["providerId"]))
 
     threads = [threading.Thread(target=worker) for _ in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with serialised_dynamodb():  # DynamoDB applies a transaction atomically; moto needs the help
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert len({pid for _, pid in results}) == 1
     assert sorted(s for s, _ in results).count(201) == 1
 

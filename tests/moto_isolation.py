@@ -1,0 +1,36 @@
+"""DynamoDB's write isolation for tests that race threads against moto in-process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_DYNAMO_LOCK = threading.RLock()
+
+
+@contextmanager
+def serialised_dynamodb() -> Iterator[None]:
+    """moto applies a conditional write in several Python steps without a lock; real DynamoDB
+    serialises writes to an item. Wrap moto's write operations in one lock so that threads see
+    DynamoDB's guarantee (the code under test is unchanged)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    names = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "batch_get_item")
+    originals = {name: getattr(DynamoDBBackend, name) for name in names}
+
+    def wrap(function: Any) -> Any:
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with _DYNAMO_LOCK:
+                return function(*args, **kwargs)
+
+        return locked
+
+    for name, function in originals.items():
+        setattr(DynamoDBBackend, name, wrap(function))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(DynamoDBBackend, name, function)
