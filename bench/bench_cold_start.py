@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Query strings of realistic first requests on routes that need one.
 FIRST_QUERIES = {"/providers/recent": "claimType=PHYSIOTHERAPY", "/providers": "lastName=lav", "/drugs": "q=tylenol"}
+# A first request that goes through the route's whole path (validation, then Cognito), rather than
+# the first POST of the template, whose empty body would stop at validation.
+FIRST_ROUTES = {"AuthApiFunction": ("POST", "/auth/token/refresh")}
+FIRST_BODIES = {"/auth/token/refresh": {"refreshToken": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.bench"}}
 
 # Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
 _MEASURE = r"""
@@ -102,7 +106,8 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
     if spec.routes:
         # The first GET route without parameters in template order (the one a client calls first).
         routes = sorted(spec.routes, key=lambda r: (r.method != "GET", "{" in r.path))
-        route = routes[0]
+        preferred = FIRST_ROUTES.get(spec.logical_id)
+        route = next((r for r in routes if (r.method, r.path) == preferred), routes[0])
         path = route.path.replace("{", "").replace("}", "")
         match, _ = RouteTable([route]).match(route.method, path)
         assert match is not None
@@ -117,7 +122,7 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
                 ("Accept-Language", "fr-CA"),
                 ("Content-Type", "application/json"),
             ],
-            body=b"{}" if route.method == "POST" else b"",
+            body=json.dumps(FIRST_BODIES.get(route.path, {})).encode() if route.method == "POST" else b"",
             source_ip="203.0.113.1",
             claims=claims if route.authorized else None,
         )
