@@ -69,8 +69,11 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 
+QUIET_LOGS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
 def _setup() -> Any:
-    use_fake_aws_environment(POWERTOOLS_LOG_LEVEL="WARNING")
+    use_fake_aws_environment(**QUIET_LOGS)
     for folder in ("layers/common", "functions/claims"):
         path = str(ROOT / folder)
         if path not in sys.path:
@@ -138,6 +141,7 @@ def _generate() -> str:
 
     with mock_aws():
         create_stack()
+        os.environ.update(QUIET_LOGS)  # the template's LogLevel would make --check print every claim
         return _run_examples()
 
 
