@@ -28,36 +28,35 @@ for folder in (ROOT, ROOT / "layers" / "common", ROOT / "functions" / "auth"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "ca-central-1",
-        "AWS_REGION": "ca-central-1",
-        "PORTAL_LOCAL_STACK": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
+from bench.aws_call_counter import AwsCallCounter  # noqa: E402
+from local.inprocess_aws import create_stack, seed_plans_and_demo_roster, use_fake_aws_environment  # noqa: E402
+
+use_fake_aws_environment(PORTAL_LOCAL_STACK="1", POWERTOOLS_LOG_LEVEL="ERROR")
 PASSWORD = "Portail2026!"
 _in_trigger: contextvars.ContextVar[str | None] = contextvars.ContextVar("in_trigger", default=None)
 
 
 class Counts:
-    def __init__(self) -> None:
-        self.bff: Counter[str] = Counter()
-        self.triggers: Counter[str] = Counter()
-        self.trigger_calls: Counter[str] = Counter()
+    """AWS calls of the BFF and of the triggers it causes, kept apart, and the trigger invocations."""
 
-    def on_call(self, model: Any, **_: Any) -> None:
-        name = f"{model.service_model.service_id.hyphenize()}:{model.name}"
-        trigger = _in_trigger.get()
-        (self.trigger_calls if trigger else self.bff)[name] += 1
+    def __init__(self) -> None:
+        self.bff = AwsCallCounter(only_when=lambda: _in_trigger.get() is None)
+        self.trigger_calls = AwsCallCounter(only_when=lambda: _in_trigger.get() is not None)
+        self.triggers: Counter[str] = Counter()
+
+    def attach(self, client: Any) -> None:
+        self.bff.attach(client)
+        self.trigger_calls.attach(client)
 
     def reset(self) -> dict[str, Any]:
-        result = {"bff": dict(self.bff), "triggers": dict(self.triggers), "trigger_aws": dict(self.trigger_calls)}
-        self.bff.clear()
+        result = {
+            "bff": dict(self.bff.calls),
+            "triggers": dict(self.triggers),
+            "trigger_aws": dict(self.trigger_calls.calls),
+        }
+        self.bff.reset()
         self.triggers.clear()
-        self.trigger_calls.clear()
+        self.trigger_calls.reset()
         return result
 
 
@@ -107,25 +106,10 @@ def main() -> None:
     from moto import mock_aws
 
     with mock_aws():
-        from local.cfn import Stack
-
-        stack = Stack()
-        stack.create()
-        os.environ.update(stack.environment())
-        from portal_common import aws_clients, config
-
-        config.get_settings.cache_clear()
-        aws_clients.reset_clients()
-        from portal_common.roster import parse_roster
-        from portal_common.roster_store import write_plans, write_roster
-        from tools.import_roster import load_plans_from_repo
-
-        plans = load_plans_from_repo()
-        write_plans(plans)
-        roster = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
-        write_roster(parse_roster(roster, known_plans={p.plan_id for p in plans}))
-
+        stack = create_stack()
+        seed_plans_and_demo_roster()
         from local.cognito_emulator import CognitoEmulator, route_client_to_emulator, template_trigger_invoker
+        from portal_common import aws_clients
 
         counts = Counts()
         invoke = template_trigger_invoker()
@@ -144,13 +128,13 @@ def main() -> None:
         )
         route_client_to_emulator(aws_clients.client("cognito-idp"), emulator)
         for service in ("dynamodb", "ses"):
-            aws_clients.client(service).meta.events.register("before-call", counts.on_call)
+            counts.attach(aws_clients.client(service))
         # Every Cognito request of the process reaches the emulator first (it answers or lets moto).
         handle = emulator.handle
 
         def counted_handle(operation: str, body: dict[str, Any]) -> Any:
             trigger = _in_trigger.get()
-            (counts.trigger_calls if trigger else counts.bff)[f"cognito-idp:{operation}"] += 1
+            (counts.trigger_calls if trigger else counts.bff).calls[f"cognito-idp.{operation}"] += 1
             return handle(operation, body)
 
         emulator.handle = counted_handle  # type: ignore[method-assign]
@@ -213,9 +197,9 @@ def main() -> None:
         print("AWS calls per step (BFF = auth_api; triggers = Lambda invocations by Cognito and their AWS calls)")
         print(f"{'step':<28}{'status':>7}  {'BFF calls':<70}{'triggers (their AWS calls)'}")
         for name, status, data in steps:
-            bff = ", ".join(f"{k.split(':')[1]}x{v}" for k, v in sorted(data["bff"].items()))
+            bff = ", ".join(f"{k.split('.', 1)[1]}x{v}" for k, v in sorted(data["bff"].items()))
             trig = ", ".join(f"{k}x{v}" for k, v in sorted(data["triggers"].items()))
-            trig_aws = ", ".join(f"{k.split(':')[1]}x{v}" for k, v in sorted(data["trigger_aws"].items()))
+            trig_aws = ", ".join(f"{k.split('.', 1)[1]}x{v}" for k, v in sorted(data["trigger_aws"].items()))
             total = sum(data["bff"].values())
             print(f"{name:<28}{status:>7}  {f'{total}: {bff}':<70}{trig}{f' ({trig_aws})' if trig_aws else ''}")
 

@@ -8,12 +8,10 @@ of calls and about the same time whatever the member's history length (ratio nea
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 import uuid
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,26 +22,13 @@ for sub in ("", "layers/common", "functions/claims", "functions/providers"):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "ca-central-1",
-        "AWS_REGION": "ca-central-1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
-for _name in list(os.environ):
-    if _name.startswith("AWS_ENDPOINT_URL"):
-        del os.environ[_name]
+from bench.aws_call_counter import AwsCallCounter  # noqa: E402
+from local.inprocess_aws import create_stack, seed_plans_and_demo_roster, use_fake_aws_environment  # noqa: E402
 
-CALLS: Counter[str] = Counter()
+use_fake_aws_environment(POWERTOOLS_LOG_LEVEL="ERROR")
 
-
-def _count(event_name: str, **_: Any) -> None:
-    # event_name: before-call.<service>.<Operation>
-    _, service, operation = event_name.split(".", 2)
-    CALLS[f"{service}.{operation}"] += 1
+COUNTER = AwsCallCounter()
+CALLS = COUNTER.calls
 
 
 def _instrument() -> None:
@@ -53,9 +38,7 @@ def _instrument() -> None:
 
     def counted(service: str) -> Any:
         made = original(service)
-        if not getattr(made, "_bench_hooked", False):
-            made.meta.events.register("before-call.*.*", _count)
-            made._bench_hooked = True
+        COUNTER.attach(made)
         return made
 
     aws_clients.client = counted  # type: ignore[assignment]
@@ -67,23 +50,10 @@ def _instrument() -> None:
 
 
 def _setup() -> None:
-    from local.cfn import Stack
-    from portal_common import aws_clients, config, plans
-    from portal_common.roster import parse_roster
-    from portal_common.roster_store import write_plans, write_roster
     from tests.claims_support import seed_directory
-    from tools.import_roster import load_plans_from_repo
 
-    stack = Stack()
-    stack.create()
-    os.environ.update(stack.environment())
-    config.get_settings.cache_clear()
-    aws_clients.reset_clients()
-    plans.clear_plan_cache()
-    loaded = load_plans_from_repo()
-    write_plans(loaded)
-    text = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
-    write_roster(parse_roster(text, known_plans={p.plan_id for p in loaded}))
+    create_stack()
+    seed_plans_and_demo_roster()
     seed_directory()
 
 

@@ -307,18 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", action="append", help="only these logical ids")
     args = parser.parse_args(argv if argv is not None else [])
 
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL") or name == "AWS_PROFILE":
-            del os.environ[name]
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "ca-central-1",
-            "AWS_REGION": "ca-central-1",
-        }
-    )
+    from local.inprocess_aws import use_fake_aws_environment
+
+    use_fake_aws_environment()
     import logging
 
     import boto3

@@ -14,7 +14,6 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +26,6 @@ EXTRACT = ROOT / "data" / "drugs" / "dpd-allfiles.zip"
 PRICES = ROOT / "data" / "drugs" / "bc-pharmacare-prices.csv.gz"
 QUERIES = ["atorva", "lipitor", "metformin", "acetaminophene", "apo atorvastatin", "amoxi 500", "02230711"]
 REPEAT = 15
-
-
-class CallCounter:
-    """Counts DynamoDB operations and the items they return, through botocore's event hooks."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self.items = 0
-
-    def attach(self, dynamodb: Any) -> None:
-        dynamodb.meta.events.register("after-call.dynamodb", self._after)
-
-    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-        if "Item" in parsed:
-            self.items += 1
-        self.items += len(parsed.get("Items", []))
-        for found in (parsed.get("Responses") or {}).values():
-            self.items += len(found)
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.items = 0
 
 
 def _event(stack: Any, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -96,26 +72,16 @@ def run() -> dict[str, Any]:
     from drug_catalog_import import write_catalog
     from moto import mock_aws
 
-    from local.cfn import Stack
+    from bench.aws_call_counter import AwsCallCounter
+    from local.inprocess_aws import create_stack, seed_plans_and_demo_roster
     from local.lambda_runtime import make_context
-    from portal_common import aws_clients, config, plans
+    from portal_common import config
     from portal_common.aws_clients import client
     from portal_common.members import person_id_for
-    from portal_common.roster import parse_roster
-    from portal_common.roster_store import write_plans, write_roster
-    from tools.import_roster import load_plans_from_repo
 
     with mock_aws():
-        stack = Stack()
-        stack.create()
-        os.environ.update(stack.environment())
-        config.get_settings.cache_clear()
-        aws_clients.reset_clients()
-        plans.clear_plan_cache()
-        repo_plans = load_plans_from_repo()
-        write_plans(repo_plans)
-        roster = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
-        write_roster(parse_roster(roster, known_plans={p.plan_id for p in repo_plans}))
+        stack = create_stack()
+        seed_plans_and_demo_roster()
         full_table = os.environ["DRUGS_TABLE"]
         small_table = full_table + "-1k"
         _copy_table(client("dynamodb"), full_table, small_table)
@@ -164,7 +130,7 @@ def run() -> dict[str, Any]:
         small_report = write_catalog(subset, prices)
         small_import = time.perf_counter() - started
 
-        counter = CallCounter()
+        counter = AwsCallCounter(count_items=True)
         counter.attach(client("dynamodb"))
         results: dict[str, dict[str, Any]] = {}
         for label, path, params in requests:
@@ -204,34 +170,18 @@ def run() -> dict[str, Any]:
         }
 
 
-def _bench_environment() -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "ca-central-1",
-            "AWS_REGION": "ca-central-1",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-        }
-    )
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
-        del os.environ[name]
-
-
 def main() -> None:
     print("drugs: search and coverage cost vs catalogue size (moto in-process, through the handler)")
+    from local.inprocess_aws import reset_process_caches, use_fake_aws_environment
+
     saved = dict(os.environ)
     try:
-        _bench_environment()
+        use_fake_aws_environment(POWERTOOLS_LOG_LEVEL="ERROR")
         result = run()
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        from portal_common import aws_clients, config, plans
-
-        config.get_settings.cache_clear()
-        aws_clients.reset_clients()
-        plans.clear_plan_cache()
+        reset_process_caches()
     small, full = result["small"], result["full"]
     print(f"  1,000 drugs: {small['drugs']} products, {small['items']} items, import {small['import']:.1f} s")
     print(

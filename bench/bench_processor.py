@@ -29,43 +29,14 @@ CLAIMS = int(os.environ.get("BENCH_CLAIMS", "100"))
 BATCH = 10
 
 
-class CallCounter:
-    """Counts AWS API calls made through the process-wide clients."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def hook(self, client: Any) -> None:
-        client.meta.events.register("before-call.*.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
-
-    def reset(self) -> None:
-        self.calls.clear()
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-
 def _environment() -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "ca-central-1",
-            "AWS_REGION": "ca-central-1",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-        }
-    )
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            del os.environ[name]
     for folder in ("", "layers/common", "functions/claims"):
         path = str(ROOT / folder)
         if path not in sys.path:
             sys.path.insert(0, path)
+    from local.inprocess_aws import use_fake_aws_environment
+
+    use_fake_aws_environment(POWERTOOLS_LOG_LEVEL="ERROR")
 
 
 def _claim(
@@ -128,12 +99,10 @@ def main() -> None:
     _environment()
     from moto import mock_aws
 
-    with mock_aws():
-        from local.cfn import Stack
+    from local.inprocess_aws import create_stack
 
-        stack = Stack()
-        stack.create()
-        os.environ.update(stack.environment())
+    with mock_aws():
+        create_stack()
         _run()
 
 
@@ -142,23 +111,20 @@ def _run() -> None:
     from claim_adjudication import ClaimToAdjudicate, Treatment, Usage, adjudicate
     from claim_processing import Notifier, process_claim
 
+    from bench.aws_call_counter import AwsCallCounter
+    from local.inprocess_aws import seed_plans_and_demo_roster
     from portal_common import aws_clients
     from portal_common.aws_clients import client
     from portal_common.config import get_settings
     from portal_common.dynamo import batch_write, to_item
     from portal_common.members import get_member
     from portal_common.plans import get_plan
-    from portal_common.roster import parse_roster
-    from portal_common.roster_store import write_plans, write_roster
-    from tools.import_roster import load_plans_from_repo
 
-    plans = load_plans_from_repo()
-    write_plans(plans)
-    write_roster(parse_roster((ROOT / "data/roster/demo-roster.csv").read_text("utf-8"), {p.plan_id for p in plans}))
+    seed_plans_and_demo_roster()
     settings = get_settings()
-    counter = CallCounter()
+    counter = AwsCallCounter()
     for service in ("dynamodb", "events", "ses"):
-        counter.hook(aws_clients.client(service))
+        counter.attach(aws_clients.client(service))
     ses = client("ses")
     ses.verify_email_identity(EmailAddress=settings.sender_email)
 

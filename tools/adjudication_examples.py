@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from local.inprocess_aws import create_stack, reset_process_caches, seed_plans_and_demo_roster, use_fake_aws_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "adjudication.md"
 README = ROOT / "README.md"
@@ -67,19 +69,11 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 
+QUIET_LOGS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
 def _setup() -> Any:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "ca-central-1",
-            "AWS_REGION": "ca-central-1",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            del os.environ[name]
+    use_fake_aws_environment(**QUIET_LOGS)
     for folder in ("layers/common", "functions/claims"):
         path = str(ROOT / folder)
         if path not in sys.path:
@@ -138,11 +132,7 @@ def generate() -> str:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        from portal_common import aws_clients, config, plans
-
-        config.get_settings.cache_clear()
-        aws_clients.reset_clients()
-        plans.clear_plan_cache()
+        reset_process_caches()
 
 
 def _generate() -> str:
@@ -150,16 +140,8 @@ def _generate() -> str:
     from moto import mock_aws
 
     with mock_aws():
-        from local.cfn import Stack
-
-        stack = Stack()
-        stack.create()
-        os.environ.update(stack.environment())
-        from portal_common import aws_clients, config, plans
-
-        config.get_settings.cache_clear()
-        aws_clients.reset_clients()
-        plans.clear_plan_cache()
+        create_stack()
+        os.environ.update(QUIET_LOGS)  # the template's LogLevel would make --check print every claim
         return _run_examples()
 
 
@@ -172,14 +154,8 @@ def _run_examples() -> str:
     from portal_common.config import get_settings
     from portal_common.dynamo import from_item, to_item
     from portal_common.members import get_member
-    from portal_common.roster import parse_roster
-    from portal_common.roster_store import write_plans, write_roster
-    from tools.import_roster import load_plans_from_repo
 
-    all_plans = load_plans_from_repo()
-    write_plans(all_plans)
-    roster = (ROOT / "data" / "roster" / "demo-roster.csv").read_text(encoding="utf-8")
-    write_roster(parse_roster(roster, known_plans={p.plan_id for p in all_plans}))
+    seed_plans_and_demo_roster()
     dynamodb = client("dynamodb")
     settings = get_settings()
     out: list[str] = []
