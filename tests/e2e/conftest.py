@@ -13,6 +13,7 @@ Every test in ``tests/e2e`` is marked ``e2e``.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+# Password of the demo accounts that local/seed_accounts.py registers.
+DEMO_PASSWORD = "Demo-Portail-2026"
 
 
 class LocalStackProcess:
@@ -135,6 +140,25 @@ class LocalStackProcess:
         response.raise_for_status()
         items: list[dict[str, Any]] = response.json()["items"]
         return items
+
+    def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> dict[str, Any]:
+        """Sign in as a member does (password, then the e-mailed code); returns the tokens."""
+        before = len(self.outbox(email))
+        started = self.post("/v1/auth/login", json={"email": email, "password": password})
+        assert started.status_code == 200, started.text
+        mails = self.wait_for_email(email, before + 1)
+        code = re.search(r"\b(\d{6})\b", mails[0]["text"])
+        assert code is not None, mails[0]["subject"]
+        verified = self.post(
+            "/v1/auth/login/verify", json={"email": email, "session": started.json()["session"], "code": code.group(1)}
+        )
+        assert verified.status_code == 200, verified.text
+        tokens: dict[str, Any] = verified.json()
+        return tokens
+
+    def bearer(self, email: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+        """``Authorization`` header of a freshly signed-in member."""
+        return {"Authorization": f"Bearer {self.sign_in(email, password)['idToken']}"}
 
     def wait_for_email(self, to: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
         """Wait until ``to`` has received at least ``count`` e-mails; returns them, newest first."""

@@ -4,7 +4,6 @@ SQS -> claim processor)."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import date, timedelta
@@ -16,23 +15,7 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStackProcess
 
 MARIE = "marie.tremblay@example.com"  # demo account (local/seed_accounts.py), PLAN-ESSENTIEL
-DEMO_PASSWORD = "Demo-Portail-2026"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
-
-
-def _signed_in(stack: LocalStackProcess, email: str) -> dict[str, str]:
-    """Password then the e-mailed code, as the member does; English for the rest of the journey."""
-    before = len(stack.outbox(email))
-    started = stack.post("/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
-    assert started.status_code == 200, started.text
-    mails = stack.wait_for_email(email, before + 1)
-    code = re.search(r"\b(\d{6})\b", mails[0]["text"])
-    assert code is not None
-    verified = stack.post(
-        "/v1/auth/login/verify", json={"email": email, "session": started.json()["session"], "code": code.group(1)}
-    )
-    assert verified.status_code == 200, verified.text
-    return {"Authorization": f"Bearer {verified.json()['idToken']}", "Accept-Language": "en-CA"}
 
 
 def _uploaded_receipt(stack: LocalStackProcess, headers: dict[str, str]) -> str:
@@ -68,7 +51,7 @@ def _wait_final(stack: LocalStackProcess, claim_id: str, headers: dict[str, str]
 def test_submitted_claim_is_adjudicated_and_the_member_is_emailed(stack: LocalStackProcess) -> None:
     stack.wait_for_seeds(timeout=300)
     email = MARIE
-    headers = _signed_in(stack, email)
+    headers = {**stack.bearer(email), "Accept-Language": "en-CA"}
     me = stack.get("/v1/me", headers=headers)
     assert me.status_code == 200, me.text
     patient = next(p for p in me.json()["persons"] if p["relationship"] == "SELF")["personId"]

@@ -15,28 +15,12 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStackProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORD = "Demo-Portail-2026"
 MARIE = "marie.tremblay@example.com"
 
 pytestmark = pytest.mark.skipif(
     not (ROOT / "local" / "seed_accounts.py").exists(),
     reason="needs the demo accounts of the identity functions (local/seed_accounts.py)",
 )
-
-
-def sign_in(stack: LocalStackProcess, email: str) -> dict[str, str]:
-    """Password then the e-mailed code, as the member does; returns the Authorization header."""
-    before = len(stack.outbox(email))
-    started = stack.post("/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
-    assert started.status_code == 200, started.text
-    mails = stack.wait_for_email(email, before + 1)
-    code = re.search(r"\b(\d{6})\b", mails[0]["text"])
-    assert code is not None
-    verified = stack.post(
-        "/v1/auth/login/verify", json={"email": email, "session": started.json()["session"], "code": code.group(1)}
-    )
-    assert verified.status_code == 200, verified.text
-    return {"Authorization": f"Bearer {verified.json()['idToken']}"}
 
 
 def persons_of(stack: LocalStackProcess, auth: dict[str, str]) -> dict[str, str]:
@@ -58,7 +42,7 @@ def marie(stack: LocalStackProcess) -> dict[str, Any]:
     status = stack.status()
     drugs_seed = next(s for s in status["seeds"] if s["name"] == "drugs")
     assert drugs_seed["state"] == "done", drugs_seed
-    auth = sign_in(stack, MARIE)
+    auth = stack.bearer(MARIE)
     return {"auth": auth, "persons": persons_of(stack, auth)}
 
 
