@@ -113,6 +113,10 @@ def test_drug_type_is_named_per_contract_and_localized(world: Any) -> None:
     assert (fr["name"], en["name"]) == ("Médicament", "Prescription drug")
     assert fr["requiresProvider"] is False
     assert fr["requiresReceipts"] is True
+    # The prior-authorization number the processor looks for on drugs that need one.
+    prior = {q["id"]: q for q in en["questions"]}["priorAuthorizationNumber"]
+    assert (prior["type"], prior["required"]) == ("text", False)
+    assert prior["label"].startswith("Prior authorization number")
     status, body, _ = claims_call("GET", "/claim-types/NOPE")
     assert status == 404
     assert body["code"] == "CLAIM_TYPE_NOT_FOUND"
