@@ -214,6 +214,18 @@ def _tokens_body(tokens: Tokens) -> dict[str, Any]:
     return body
 
 
+def _answer_challenge(state: signin_sessions.SigninState, email: str, answer: str, kind: str) -> Any:
+    """Answer Cognito's custom challenge for a claimed sign-in; a refusal by Cognito ends the
+    sign-in (``401 CHALLENGE_FAILED``), any other failure is rendered by ``_cognito_failure``."""
+    try:
+        return cognito_client.answer(email, state.cognito_session, answer, kind)
+    except CognitoError as error:
+        signin_sessions.finish(state)
+        if error.code in ("NotAuthorizedException", "CodeMismatchException", "ExpiredCodeException"):
+            raise Unauthorized("CHALLENGE_FAILED") from None
+        raise _cognito_failure(error) from None
+
+
 def verify_login(email: str, session: str, code: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/login/verify``: the emailed code -> tokens."""
     auth_throttle.check("login_verify", None, source_ip, auth_clock.now())
@@ -221,13 +233,7 @@ def verify_login(email: str, session: str, code: str, source_ip: str | None) -> 
     if _now() >= state.code_expires_at:
         raise Unauthorized("CODE_EXPIRED")
     state = _claim(state)
-    try:
-        step = cognito_client.answer(email, state.cognito_session, code, "answer")
-    except CognitoError as error:
-        signin_sessions.finish(state)
-        if error.code in ("NotAuthorizedException", "CodeMismatchException", "ExpiredCodeException"):
-            raise Unauthorized("CHALLENGE_FAILED") from None
-        raise _cognito_failure(error) from None
+    step = _answer_challenge(state, email, code, "answer")
     if isinstance(step, Tokens):
         signin_sessions.finish(state)
         logger.info("signed in")
@@ -249,13 +255,7 @@ def resend_login_code(email: str, session: str, source_ip: str | None) -> dict[s
     if wait > 0:
         raise TooManyRequests(wait)
     state = _claim(state)
-    try:
-        step = cognito_client.answer(email, state.cognito_session, RESEND_ANSWER, "resend")
-    except CognitoError as error:
-        signin_sessions.finish(state)
-        if error.code in ("NotAuthorizedException", "CodeMismatchException", "ExpiredCodeException"):
-            raise Unauthorized("CHALLENGE_FAILED") from None
-        raise _cognito_failure(error) from None
+    step = _answer_challenge(state, email, RESEND_ANSWER, "resend")
     if not isinstance(step, Challenge):
         signin_sessions.finish(state)
         raise Unauthorized("CHALLENGE_FAILED")
