@@ -30,6 +30,7 @@ for folder in (ROOT, ROOT / "layers" / "common", ROOT / "functions" / "auth"):
 
 from bench.aws_call_counter import AwsCallCounter  # noqa: E402
 from local.inprocess_aws import create_stack, seed_plans_and_demo_roster, use_fake_aws_environment  # noqa: E402
+from portal_common.config import reload_settings  # noqa: E402
 
 use_fake_aws_environment(PORTAL_LOCAL_STACK="1", POWERTOOLS_LOG_LEVEL="ERROR")
 PASSWORD = "Portail2026!"
@@ -140,6 +141,7 @@ def main() -> None:
         emulator.handle = counted_handle  # type: ignore[method-assign]
 
         os.environ["AUTH_RESPONSE_FLOOR_MS"] = "0"
+        reload_settings()
         email = "olivia.smith@example.com"
         steps: list[tuple[str, int, dict[str, Any]]] = []
 
@@ -205,6 +207,7 @@ def main() -> None:
 
         # ---------------------------------------------------------------- timing of look-alike answers
         os.environ["AUTH_RESPONSE_FLOOR_MS"] = "400"
+        reload_settings()
         pairs = {
             "login wrong password vs unknown email": (
                 ("/auth/login", {"email": email, "password": "Wrong-Password-1"}),

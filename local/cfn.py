@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,7 @@ class Stack:
         self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
         # Filled in by create(): logical id -> {"Ref": ..., attribute: ...}
         self.physical: dict[str, dict[str, str]] = {}
+        self.secret_values: dict[str, str] = {}
         self._assign_names()
 
     # ------------------------------------------------------------------ names
@@ -172,6 +174,11 @@ class Stack:
                 self.physical[logical_id] = {"Ref": pool_id, "Arn": self._arn("cognito-idp", f"userpool/{pool_id}")}
             elif kind == "AWS::Cognito::UserPoolClient":
                 self.physical[logical_id] = {"Ref": f"{logical_id}-id"}
+            elif kind == "AWS::SecretsManager::Secret":
+                # Generated here as CloudFormation would, once per stack; read through dynamic references.
+                arn = self._arn("secretsmanager", f"secret:{name}", sep=":")
+                self.physical[logical_id] = {"Ref": arn, "Id": arn}
+                self.secret_values[arn] = secrets.token_urlsafe(36)
             elif kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"):
                 self.physical[logical_id] = {"Ref": name, "Arn": self._arn("lambda", f"function:{name}", sep=":")}
 
@@ -229,10 +236,25 @@ class Stack:
                         return str(self._get_att(logical_id, attribute))
                     return str(self._ref(token))
 
-                return re.sub(r"\$\{([^}!]+)\}", replace, text)
+                return self._dynamic_references(re.sub(r"\$\{([^}!]+)\}", replace, text))
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def _dynamic_references(self, text: str) -> str:
+        """``{{resolve:secretsmanager:<arn>:SecretString}}`` -> the value generated for that secret."""
+
+        def secret(match: re.Match[str]) -> str:
+            arn = match.group(1)
+            if arn not in self.secret_values:
+                raise KeyError(f"unresolved dynamic reference to {arn}")
+            return self.secret_values[arn]
+
+        return re.sub(
+            r"\{\{resolve:secretsmanager:(arn:aws:secretsmanager:[^:]+:\d+:secret:[^:}]+)(?::SecretString)?\}\}",
+            secret,
+            text,
+        )
 
     # ------------------------------------------------------------------ queries
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:

@@ -31,13 +31,14 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pycognito.aws_srp import G_HEX, N_HEX, compute_hkdf, hex_hash, hex_to_long, pad_hex
+
+from portal_common.clock import epoch_seconds
 
 Response = tuple[int, dict[str, Any]]
 InvokeTrigger = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -51,22 +52,6 @@ _G = hex_to_long(G_HEX)
 _K = hex_to_long(hex_hash("00" + N_HEX + "0" + G_HEX))
 _WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def emulator_now() -> float:
-    """Wall clock plus the local test offset (same variables as ``functions/auth/auth_clock``)."""
-    raw = os.environ.get("PORTAL_CLOCK_OFFSET_SECONDS", "0")
-    path = os.environ.get("PORTAL_CLOCK_OFFSET_FILE")
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                raw = handle.read().strip() or "0"
-        except OSError:
-            raw = "0"
-    try:
-        return time.time() + float(raw)
-    except ValueError:
-        return time.time()
 
 
 class CognitoFault(Exception):
@@ -130,7 +115,7 @@ class CognitoEmulator:
         invoke_trigger: InvokeTrigger,
         *,
         sender_email: str | None = None,
-        clock: Callable[[], float] = emulator_now,
+        clock: Callable[[], float] = epoch_seconds,
     ) -> None:
         self.account = moto_backend_account
         self.region = region
@@ -620,7 +605,7 @@ class CognitoEmulator:
             int(match.group(6)),
             tzinfo=UTC,
         )
-        return abs(stamp.timestamp() - time.time()) < 300  # the client signs with its real clock
+        return abs(stamp.timestamp() - self.clock()) < 300  # the backend signs with the same clock
 
     # ------------------------------------------------------------------ tokens
     def _validity(self, kind: str) -> int:

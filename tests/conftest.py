@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from local.cfn import Stack
 from local.inprocess_aws import create_stack, reset_process_caches, seed_plans_and_demo_roster, use_fake_aws_environment
 
 # No test ever talks to a real AWS account.
 use_fake_aws_environment(POWERTOOLS_DEV="false")
+# The functions check their settings when imported (as at a Lambda cold start): give this process
+# the environment template.yaml gives them, with the names the ``aws`` fixture's stack will use.
+os.environ.update(Stack().environment())
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from portal_common.models import dump
 from portal_common.problems import Unauthorized, ValidationFailed
 
 logger = get_logger("auth")
-app = create_app(logger)
+app = create_app(logger, requires=("user_pool_id", "user_pool_client_id"))
 TAGS = ["Authentication"]
 
 

@@ -11,21 +11,21 @@ jitter (``AUTH_RESPONSE_FLOOR_MS``, default 400 ms).
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from datetime import date
 from typing import Any
 
 import account_links
-import auth_clock
 import auth_throttle
 import cognito_client
 import signin_sessions
 from auth_codes import CODE_TTL_SECONDS, MAX_RESENDS, MAX_WRONG_CODES, RESEND_ANSWER, RESEND_MIN_INTERVAL_SECONDS
 from cognito_client import Challenge, CognitoError, Tokens
-from registration_rules import identity_error, today, verify_identity
+from registration_rules import identity_error, verify_identity
 
+from portal_common import clock
+from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
 from portal_common.members import get_member
 from portal_common.problems import (
@@ -43,10 +43,7 @@ PASSWORD_MIN_LENGTH = 10
 
 
 def _floor_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("AUTH_RESPONSE_FLOOR_MS", "400")) / 1000)
-    except ValueError:
-        return 0.4
+    return get_settings().auth_response_floor_ms / 1000
 
 
 class Equalized:
@@ -66,7 +63,7 @@ class Equalized:
 
 
 def _now() -> int:
-    return int(auth_clock.now())
+    return int(clock.epoch_seconds())
 
 
 def _lambda_code(error: CognitoError) -> str | None:
@@ -92,8 +89,8 @@ def register(
 ) -> dict[str, Any]:
     """``POST /auth/register``."""
     hashed = account_links.email_hash(email)
-    auth_throttle.check("register", hashed, source_ip, auth_clock.now())
-    member = verify_identity(get_member(contract, participant), date_of_birth, today())
+    auth_throttle.check("register", hashed, source_ip, clock.epoch_seconds())
+    member = verify_identity(get_member(contract, participant), date_of_birth, clock.today())
     if member.account_sub:
         raise DomainError("ALREADY_REGISTERED", status=409)
     locale = language or member.language or "fr"
@@ -132,7 +129,7 @@ def register(
 
 def confirm_registration(email: str, code: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/register/confirm``."""
-    auth_throttle.check("register_confirm", account_links.email_hash(email), source_ip, auth_clock.now())
+    auth_throttle.check("register_confirm", account_links.email_hash(email), source_ip, clock.epoch_seconds())
     try:
         cognito_client.confirm_sign_up(email, code)
     except CognitoError as error:
@@ -152,7 +149,7 @@ def confirm_registration(email: str, code: str, source_ip: str | None) -> dict[s
 
 def resend_registration(email: str, source_ip: str | None) -> None:
     """``POST /auth/register/resend``: always 202."""
-    auth_throttle.check("register_resend", account_links.email_hash(email), source_ip, auth_clock.now())
+    auth_throttle.check("register_resend", account_links.email_hash(email), source_ip, clock.epoch_seconds())
     with Equalized():
         _quietly(cognito_client.resend_confirmation, email)
 
@@ -165,7 +162,7 @@ def _code_sent(session: str, email: str, expires_in: int) -> dict[str, Any]:
 def login(email: str, password: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/login``: password (SRP), then a code is emailed."""
     hashed = account_links.email_hash(email)
-    auth_throttle.check("login", hashed, source_ip, auth_clock.now())
+    auth_throttle.check("login", hashed, source_ip, clock.epoch_seconds())
     with Equalized():
         try:
             step = cognito_client.start_signin(email, password)
@@ -228,7 +225,7 @@ def _answer_challenge(state: signin_sessions.SigninState, email: str, answer: st
 
 def verify_login(email: str, session: str, code: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/login/verify``: the emailed code -> tokens."""
-    auth_throttle.check("login_verify", None, source_ip, auth_clock.now())
+    auth_throttle.check("login_verify", None, source_ip, clock.epoch_seconds())
     state = _load_signin(email, session)
     if _now() >= state.code_expires_at:
         raise Unauthorized("CODE_EXPIRED")
@@ -246,7 +243,7 @@ def verify_login(email: str, session: str, code: str, source_ip: str | None) -> 
 def resend_login_code(email: str, session: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/login/resend``: a new code; the previous one stops working."""
     hashed = account_links.email_hash(email)
-    auth_throttle.check("login_resend", hashed, source_ip, auth_clock.now())
+    auth_throttle.check("login_resend", hashed, source_ip, clock.epoch_seconds())
     state = _load_signin(email, session)
     now = _now()
     if state.resends >= MAX_RESENDS:
@@ -274,7 +271,7 @@ def resend_login_code(email: str, session: str, source_ip: str | None) -> dict[s
 def forgot_password(email: str, participant: str, source_ip: str | None) -> None:
     """``POST /auth/password/forgot``: a code only when the email and participant match one account."""
     hashed = account_links.email_hash(email)
-    auth_throttle.check("password_forgot", hashed, source_ip, auth_clock.now())
+    auth_throttle.check("password_forgot", hashed, source_ip, clock.epoch_seconds())
     with Equalized():
         link = account_links.get_link(hashed)
         matches = (
@@ -288,7 +285,7 @@ def forgot_password(email: str, participant: str, source_ip: str | None) -> None
 
 def reset_password(email: str, code: str, new_password: str, source_ip: str | None) -> dict[str, Any]:
     """``POST /auth/password/reset``; every session of the account is signed out afterwards."""
-    auth_throttle.check("password_reset", account_links.email_hash(email), source_ip, auth_clock.now())
+    auth_throttle.check("password_reset", account_links.email_hash(email), source_ip, clock.epoch_seconds())
     try:
         cognito_client.confirm_forgot_password(email, code, new_password)
     except CognitoError as error:

@@ -12,10 +12,7 @@ Limits can be tuned per deployment with ``AUTH_THROTTLE_LIMITS`` (JSON
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
@@ -44,19 +41,16 @@ DEFAULT_LIMITS: dict[str, Limit] = {
 }
 
 
-@lru_cache(maxsize=1)
 def limits() -> dict[str, Limit]:
-    """Defaults overridden by ``AUTH_THROTTLE_LIMITS``."""
+    """Defaults overridden by the ``AUTH_THROTTLE_LIMITS`` setting."""
     merged = dict(DEFAULT_LIMITS)
-    raw = os.environ.get("AUTH_THROTTLE_LIMITS")
-    if raw:
-        for action, values in json.loads(raw).items():
-            base = merged.get(action, Limit(10, 100, 900))
-            merged[action] = Limit(
-                email=int(values.get("email", base.email)),
-                ip=int(values.get("ip", base.ip)),
-                window=int(values.get("window", base.window)),
-            )
+    for action, values in get_settings().auth_throttle_limits.items():
+        base = merged.get(action, Limit(10, 100, 900))
+        merged[action] = Limit(
+            email=int(values.get("email", base.email)),
+            ip=int(values.get("ip", base.ip)),
+            window=int(values.get("window", base.window)),
+        )
     return merged
 
 

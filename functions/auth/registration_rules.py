@@ -7,18 +7,11 @@ answer never tells a stranger that the three fields matched someone.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
-import auth_clock
+from datetime import date
 
 from portal_common.members import Member, eligibility_on
 from portal_common.plans import get_plan
 from portal_common.problems import DomainError
-
-
-def today() -> date:
-    """Today's date (UTC) on the identity functions' clock."""
-    return datetime.fromtimestamp(auth_clock.now(), tz=UTC).date()
 
 
 def identity_error() -> DomainError:

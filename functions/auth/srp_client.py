@@ -16,6 +16,8 @@ import hmac
 import secrets
 from datetime import UTC, datetime
 
+from portal_common import clock
+
 N_HEX = (
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
     "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
@@ -97,7 +99,7 @@ class SrpClient:
         x = int(hash_hex(pad_hex(parameters["SALT"]) + inner), 16)
         s = pow(big_b - K * pow(G, x, N), self.small_a + u * x, N)
         key = hkdf(bytes.fromhex(pad_hex(s)), bytes.fromhex(pad_hex(format(u, "x"))))
-        timestamp = cognito_timestamp(moment or datetime.now(UTC))
+        timestamp = cognito_timestamp(moment or clock.now())
         block = base64.standard_b64decode(parameters["SECRET_BLOCK"])
         message = self.pool_name.encode() + user_id.encode() + block + timestamp.encode()
         signature = base64.standard_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import auth_clock
 import auth_codes
 import auth_emails
 import signin_rules
@@ -20,11 +19,13 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import clock
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
 
 logger = get_logger("auth-create-challenge")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 def send_code(email: str, locale: str | None, code: str) -> None:
@@ -50,7 +51,7 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
     """Create the custom challenge."""
     if event.request.challenge_name != signin_rules.CUSTOM_CHALLENGE:
         return event.raw_event
-    now = int(auth_clock.now())
+    now = int(clock.epoch_seconds())
     steps = signin_rules.steps_from_session(event["request"].get("session") or [])
     previous = signin_rules.previous_code(steps)
     resend = signin_rules.is_resend(event.request.client_metadata)

@@ -14,6 +14,11 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common.config import get_settings
+
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
+
+
 KIND_BY_SOURCE = {
     "CustomMessage_SignUp": "verify",
     "CustomMessage_ResendCode": "verify",

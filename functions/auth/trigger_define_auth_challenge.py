@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import auth_clock
 import signin_rules
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import DefineAuthChallengeTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import clock
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("auth-define-challenge")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 @event_source(data_class=DefineAuthChallengeTriggerEvent)
@@ -25,7 +27,7 @@ def lambda_handler(event: DefineAuthChallengeTriggerEvent, context: LambdaContex
     decision = signin_rules.decide(
         steps,
         event.request.client_metadata or {},
-        auth_clock.now(),
+        clock.epoch_seconds(),
         user_not_found=bool(event.request.user_not_found),
     )
     response = event.response

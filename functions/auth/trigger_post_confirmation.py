@@ -11,15 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import account_links
-import auth_clock
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostConfirmationTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import clock
 from portal_common.aws_clients import client
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("auth-post-confirmation")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 class LinkRefused(Exception):
@@ -35,7 +37,7 @@ def lambda_handler(event: PostConfirmationTriggerEvent, context: LambdaContext) 
     email = attributes.get("email", "")
     sub = attributes.get("sub") or event.user_name
     try:
-        link = account_links.link(account_links.email_hash(email), email, sub, int(auth_clock.now()))
+        link = account_links.link(account_links.email_hash(email), email, sub, int(clock.epoch_seconds()))
     except account_links.ParticipantTaken:
         logger.error("confirmed account could not be linked to its participant")
         raise LinkRefused("ALREADY_REGISTERED") from None

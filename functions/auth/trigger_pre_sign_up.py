@@ -13,17 +13,19 @@ from datetime import date
 from typing import Any
 
 import account_links
-import auth_clock
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PreSignUpTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from registration_rules import today, verify_identity
+from registration_rules import verify_identity
 
+from portal_common import clock
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 from portal_common.members import get_member
 from portal_common.problems import DomainError
 
 logger = get_logger("auth-pre-sign-up")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 class SignUpRefused(Exception):
@@ -46,14 +48,14 @@ def lambda_handler(event: PreSignUpTriggerEvent, context: LambdaContext) -> dict
     if not contract or not participant or not email:
         raise SignUpRefused("IDENTITY_NOT_VERIFIED")
     try:
-        member = verify_identity(get_member(contract, participant), birth, today())
+        member = verify_identity(get_member(contract, participant), birth, clock.today())
     except DomainError:
         logger.info("sign-up refused: identity not verified")
         raise SignUpRefused("IDENTITY_NOT_VERIFIED") from None
     if member.account_sub:
         raise SignUpRefused("ALREADY_REGISTERED")
     try:
-        account_links.reserve(contract, participant, account_links.email_hash(email), int(auth_clock.now()))
+        account_links.reserve(contract, participant, account_links.email_hash(email), int(clock.epoch_seconds()))
     except account_links.ParticipantTaken:
         logger.info("sign-up refused: participant already taken")
         raise SignUpRefused("ALREADY_REGISTERED") from None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import auth_clock
 import auth_codes
 import signin_rules
 from aws_lambda_powertools.utilities.data_classes import event_source
@@ -17,9 +16,12 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import clock
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("auth-verify-challenge")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 def answer_is_correct(private: dict[str, str], answer: object, now: float) -> bool:
@@ -43,7 +45,7 @@ def lambda_handler(event: VerifyAuthChallengeResponseTriggerEvent, context: Lamb
         event.response.answer_correct = False
         return event.raw_event
     correct = answer_is_correct(
-        dict(event.request.private_challenge_parameters or {}), event.request.challenge_answer, auth_clock.now()
+        dict(event.request.private_challenge_parameters or {}), event.request.challenge_answer, clock.epoch_seconds()
     )
     event.response.answer_correct = correct
     if not correct:

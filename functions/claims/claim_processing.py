@@ -23,7 +23,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import adjudication_store as store
@@ -31,6 +30,7 @@ from claim_adjudication import DrugRuling, adjudicate, usage_keys
 from claim_drug_ruling import drug_ruling
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
+from portal_common import clock
 from portal_common.log import get_logger
 from portal_common.members import Member, get_member
 from portal_common.plans import Plan, get_plan
@@ -82,10 +82,6 @@ class Outcome:
     replay: bool = False
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 NOTIFIED_STATUSES = store.FINAL_STATUSES | {"PENDING_INFORMATION"}
 
 
@@ -95,7 +91,7 @@ def process_claim(
     *,
     expected: dict[str, Any] | None = None,
     notifier: Notifier | None = None,
-    now: Callable[[], str] = _now,
+    now: Callable[[], str] = clock.now_iso,
 ) -> Outcome:
     """Process the claim ``claim_id`` of partition ``pk`` (idempotent)."""
     notifier = notifier or Notifier()
@@ -205,7 +201,7 @@ def _finish(
             # A previous delivery committed but stopped before notifying: notify now.
             history = item.get("statusHistory") or []
             previous = str(history[-2]["status"]) if len(history) >= 2 else "IN_REVIEW"
-            at = str(history[-1]["at"]) if history else _now()
+            at = str(history[-1]["at"]) if history else clock.now_iso()
             changes = [StatusChange(previous, status, at)]
         member = member if member is not None else _member_of(item)
         notifier.publish(item, changes)

@@ -17,9 +17,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from claim_processing import Notifier, Outcome, process_claim
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("claim-processor")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 # Report every failed record, even when the whole batch failed (same retry semantics, no noisy error).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from receipt_store import UPLOADED, receipt_key
 
+from portal_common import clock
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.directory_keys import push_recent, recent_providers_key
@@ -66,7 +67,7 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
                         "payloadHash": write.payload_hash,
                         "submittedAt": claim["submittedAt"],
                         "totalClaimed": claim["totalClaimed"],
-                        "expiresAt": int(time.time()) + MARKER_TTL_SECONDS,
+                        "expiresAt": clock.epoch() + MARKER_TTL_SECONDS,
                     }
                 ),
                 "ConditionExpression": "attribute_not_exists(PK)",

@@ -24,6 +24,7 @@ from portal_common.log import get_logger
 from portal_common.models import money_to_str
 
 logger = get_logger("claim-stream-publisher")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 SOURCE = "ca.portal.claims"

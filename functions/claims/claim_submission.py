@@ -18,9 +18,10 @@ from typing import Any
 
 from claim_store import ClaimWrite, write_claim
 from claims_models import ClaimSubmission
-from member_context import canada_today, load_member
-from receipt_store import RECEIPT_ID, UPLOADED, now_iso, receipt_key
+from member_context import load_member
+from receipt_store import RECEIPT_ID, UPLOADED, receipt_key
 
+from portal_common import clock
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
 from portal_common.config import get_settings
 from portal_common.directory_keys import provider_key
@@ -201,7 +202,7 @@ def _load_inputs(sub: ClaimSubmission, member: Member, plan: Plan) -> RuleInputs
     if valid_ids:
         for item in batch_get(settings.claims_table, [receipt_key(rid) for rid in valid_ids]):
             receipts[str(item["receiptId"])] = item
-    return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=canada_today())
+    return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=clock.today())
 
 
 def _treatment_item(treatment: Any) -> dict[str, Any]:
@@ -224,7 +225,7 @@ def submit_claim(
     if errors:
         raise ValidationFailed(errors=errors)
     claim_type = catalogue.by_code[sub.claim_type]
-    submitted_at = now_iso()
+    submitted_at = clock.now_iso()
     claim_id = sortable_id()
     total = sum((t.amount for t in sub.treatments), Decimal("0"))
     claim: dict[str, Any] = {

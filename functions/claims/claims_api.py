@@ -77,6 +77,7 @@ def _key_reused(error: IdempotencyValidationError) -> Response[str]:
 
 app = create_app(
     logger,
+    requires=("cursor_secret",),
     extra_handlers={IdempotencyAlreadyInProgressError: _in_progress, IdempotencyValidationError: _key_reused},
 )
 

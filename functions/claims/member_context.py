@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
+from portal_common import clock
 from portal_common.i18n import translate
 from portal_common.identity import Caller
 from portal_common.members import Member, eligibility_on, get_member
 from portal_common.plans import Plan, get_plan
 from portal_common.problems import NotFound
-
-# Newfoundland summer time (UTC-2:30) is the first Canadian zone to reach a new day: a date is "in
-# the future" only when it is later than today there, so no member is refused a same-day claim.
-_EARLIEST_CANADIAN_OFFSET = timedelta(hours=-2, minutes=-30)
-
-
-def canada_today(now: datetime | None = None) -> date:
-    """The latest calendar date anywhere in Canada right now."""
-    return ((now or datetime.now(UTC)) + _EARLIEST_CANADIAN_OFFSET).date()
 
 
 def load_member(caller: Caller) -> tuple[Member, Plan]:
@@ -34,7 +26,7 @@ def load_member(caller: Caller) -> tuple[Member, Plan]:
 
 def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date | None = None) -> dict[str, Any]:
     """The contract's ``GET /v1/me`` body: profile, plan, and each person's eligibility today."""
-    on = today or canada_today()
+    on = today or clock.today()
     persons = []
     for person in member.persons:
         if not person.in_roster:

@@ -8,9 +8,11 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from receipt_store import check_uploaded_object
 
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("receipt-check")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
 @logger.inject_lambda_context

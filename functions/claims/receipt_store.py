@@ -10,13 +10,12 @@ transaction (``claimId`` set under a condition), so a receipt backs at most one 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from portal_common import clock
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, is_conditional_failure, to_item
@@ -49,11 +48,6 @@ def object_key(receipt_id: str) -> str:
     return f"{KEY_PREFIX}{receipt_id}"
 
 
-def now_iso() -> str:
-    """Current time, RFC 3339 UTC to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def create_receipt(member_key: str, file_name: str, content_type: str, size_bytes: int) -> dict[str, Any]:
     """Write a ``PENDING_UPLOAD`` receipt and return the contract's presigned POST answer."""
     settings = get_settings()
@@ -68,8 +62,8 @@ def create_receipt(member_key: str, file_name: str, content_type: str, size_byte
         "fileName": file_name,
         "contentType": content_type,
         "sizeBytes": size_bytes,
-        "createdAt": now_iso(),
-        "expiresAt": int(time.time()) + PENDING_TTL_SECONDS,
+        "createdAt": clock.now_iso(),
+        "expiresAt": clock.epoch() + PENDING_TTL_SECONDS,
     }
     client("dynamodb").put_item(
         TableName=settings.claims_table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
@@ -193,14 +187,14 @@ def check_uploaded_object(bucket: str, key: str) -> str:
     values: dict[str, Any] = {
         ":status": verdict.status,
         ":etag": etag,
-        ":at": now_iso(),
+        ":at": clock.now_iso(),
         ":size": size,
     }
     update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
     if verdict.status == REJECTED:
         update += ", rejectionReason = :reason, expiresAt = :exp"
         values[":reason"] = verdict.reason
-        values[":exp"] = int(time.time()) + REJECTED_TTL_SECONDS
+        values[":exp"] = clock.epoch() + REJECTED_TTL_SECONDS
     else:
         update += " REMOVE rejectionReason, expiresAt"
     try:

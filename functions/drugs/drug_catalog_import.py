@@ -27,13 +27,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from dpd_extract import DrugRecord, ParsedExtract, RowError
 from drug_search import SearchDocument, build_pages, strength_words
 
+from portal_common import clock
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.drug_catalog import drug_key, group_key
@@ -260,7 +260,7 @@ def write_manifest(table: str, state: str, hashes: dict[str, str], previous_chun
                 "entityType": "IMPORT_MANIFEST",
                 "state": state,
                 "chunks": len(chunks),
-                "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "updatedAt": clock.now_iso("seconds"),
                 **info,
             }
         ),
@@ -342,7 +342,7 @@ def write_catalog(
     batch = 25
     put_items = [items[key] for key in to_put]
     delete_keys = [dict(zip(("PK", "SK"), key.split("|", 1), strict=True)) for key in delete]
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.now_iso("seconds")
     jobs: list[Callable[[], int]] = [
         partial(batch_write, table, puts=put_items[i : i + batch]) for i in range(0, len(put_items), batch)
     ]

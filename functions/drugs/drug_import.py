@@ -19,9 +19,11 @@ from dpd_extract import load_prices, parse_extract
 from drug_catalog_import import write_catalog
 
 from portal_common.aws_clients import client
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("drug-import")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 PREFIX = "drug-extracts/"
 EXTRACT_KEY = PREFIX + "dpd-allfiles.zip"

@@ -6,12 +6,13 @@ Every read is a key read (``GetItem``/``BatchGetItem``) or the caller's own cert
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from drug_search import MAX_PAGES_PER_REQUEST, ParsedQuery, decode_entry, parse_query
 from pydantic import Field
 
+from portal_common import clock
 from portal_common.config import get_settings
 from portal_common.drug_catalog import (
     drug_document,
@@ -205,16 +206,6 @@ def get_drug(din: str, lang: str) -> Drug:
 
 
 # ---------------------------------------------------------------- coverage
-def today() -> date:
-    """Today in Eastern Canada (where the insurer's business day is)."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return datetime.now(ZoneInfo("America/Toronto")).date()
-    except Exception:
-        return datetime.now(UTC).date()
-
-
 def _unit_price(value: Any) -> str | None:
     if value is None:
         return None
@@ -246,7 +237,7 @@ def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date
     item = get_drug_item(din)
     if not item:
         raise NotFound("DRUG_NOT_FOUND")
-    on = on or today()
+    on = on or clock.today()
     document = drug_document(item)
     decision = evaluate(
         profile_from_document(document),

@@ -19,7 +19,7 @@ from portal_common.log import get_logger
 from portal_common.problems import invalid_field
 
 logger = get_logger("drugs")
-app = create_app(logger)
+app = create_app(logger, requires=("cursor_secret",))
 _DIN = re.compile(r"^\d{8}$")
 
 

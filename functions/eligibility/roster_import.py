@@ -9,12 +9,14 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from portal_common.aws_clients import client
+from portal_common.config import get_settings
 from portal_common.log import get_logger
 from portal_common.plans import known_plan_ids
 from portal_common.roster import parse_roster
 from portal_common.roster_store import write_roster
 
 logger = get_logger("eligibility")
+get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 

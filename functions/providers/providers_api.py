@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,6 +25,7 @@ from provider_rules import (
 )
 from pydantic import StringConstraints
 
+from portal_common import clock
 from portal_common.api import create_app, json_response, request_language
 from portal_common.claim_types import claim_types
 from portal_common.identity import caller_from_event
@@ -34,7 +34,7 @@ from portal_common.models import InputModel, OutputModel, dump
 from portal_common.problems import FieldError, ValidationFailed, invalid_field
 
 logger = get_logger("providers")
-app = create_app(logger)
+app = create_app(logger, requires=("cursor_secret",))
 
 _TEXT = r"^[^\x00-\x1F\x7F]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=_TEXT)]
@@ -218,7 +218,7 @@ def post_provider(body: ProviderIn) -> Response[str]:
         "address": address,
         "registration_number": body.registration_number,
     }
-    created_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    created_at = clock.now_iso("seconds")
     provider, created = add_provider(new_member_provider(fields, created_at))
     view = dump(ProviderOut.model_validate(provider_view(provider, request_language(app))))
     return json_response(view, status=201 if created else 200)

@@ -29,9 +29,9 @@ def auth(
     monkeypatch.setenv("AUTH_RESPONSE_FLOOR_MS", "0")
     monkeypatch.setenv("PORTAL_LOCAL_STACK", "1")
     monkeypatch.setenv("PORTAL_CLOCK_OFFSET_SECONDS", "0")
-    import auth_throttle
+    from portal_common.config import reload_settings
 
-    auth_throttle.limits.cache_clear()
+    reload_settings()
     env = seeded.environment()
     emulator = CognitoEmulator(
         ACCOUNT, REGION, env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"], template_trigger_invoker()
@@ -486,13 +486,14 @@ def test_throttling_per_email(auth: Harness) -> None:
 
 
 def test_throttling_per_ip(auth: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    import auth_throttle
+    from portal_common.config import reload_settings
 
     monkeypatch.setenv("AUTH_THROTTLE_LIMITS", json.dumps({"login": {"ip": 3}}))
-    auth_throttle.limits.cache_clear()
+    reload_settings()
     answers = [auth.call("/auth/login", {"email": f"u{i}@example.com", "password": PASSWORD})[0] for i in range(4)]
     assert answers == [401, 401, 401, 429]
-    auth_throttle.limits.cache_clear()
+    monkeypatch.delenv("AUTH_THROTTLE_LIMITS")
+    reload_settings()
 
 
 def test_bad_input_is_a_localized_400(auth: Harness) -> None:

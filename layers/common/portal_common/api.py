@@ -152,10 +152,17 @@ def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware
 
 
 def create_app(
-    logger: Logger, *, extra_handlers: dict[type[Exception], Callable[..., Any]] | None = None
+    logger: Logger,
+    *,
+    requires: tuple[str, ...] = (),
+    extra_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
 ) -> APIGatewayRestResolver:
-    """A REST resolver with validation, CORS, problem rendering and request-id headers."""
-    settings = get_settings()
+    """A REST resolver with validation, CORS, problem rendering and request-id headers.
+
+    Called at import time, so the settings are checked at cold start; ``requires`` names the
+    optional settings this function needs as well (``"cursor_secret"``, ``"user_pool_id"``...).
+    """
+    settings = get_settings().require(*requires)
     cors = CORSConfig(
         allow_origin=settings.allowed_origin,
         allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key"],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-import time
+
+from portal_common import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -22,7 +23,7 @@ def sortable_id(prefix: str = "", *, now_ms: int | None = None) -> str:
     Ids made later sort after ids made earlier (to the millisecond), so a key ``CLAIM#<id>`` lists
     newest first with a descending query.
     """
-    millis = int(time.time() * 1000) if now_ms is None else now_ms
+    millis = clock.epoch_millis() if now_ms is None else now_ms
     return prefix + _base32(millis, 10) + _base32(secrets.randbits(80), 16)
 
 

@@ -14,18 +14,18 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 
+from portal_common.config import get_settings
 from portal_common.problems import invalid_field
 
 _MAX_CURSOR_LENGTH = 2048
 
 
 def _secret() -> bytes:
-    # A deployment may set CURSOR_SECRET to make cursors unforgeable as well as scope-bound; without
-    # it the checksum still catches corruption and cross-scope replay.
-    return os.environ.get("CURSOR_SECRET", "portal-cursor-v1").encode()
+    # The key that makes cursors unforgeable: template.yaml generates it (Secrets Manager) for the
+    # functions that page; there is no default.
+    return get_settings().require("cursor_secret").cursor_secret.encode()
 
 
 def _mac(scope: str, key: dict[str, Any]) -> str:

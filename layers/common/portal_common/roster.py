@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from portal_common import clock
 from portal_common.identity import member_key
 from portal_common.members import person_id_for
 
@@ -172,7 +173,7 @@ def _validate(line: int, raw: dict[str, str], known_plans: set[str] | None, toda
 
 def parse_roster(text: str, known_plans: set[str] | None = None, today: date | None = None) -> ParsedRoster:
     """Parse an eligibility file. Line numbers are those of the file (the header is line 1)."""
-    today = today or date.today()
+    today = today or clock.today()
     rows: list[RosterRow] = []
     errors: list[RowError] = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
