@@ -30,7 +30,7 @@ BATCH = 10
 
 
 def _environment() -> None:
-    for folder in ("", "layers/common", "functions/claims"):
+    for folder in ("", "layers/common", "functions/claims", "functions/claim_processing"):
         path = str(ROOT / folder)
         if path not in sys.path:
             sys.path.insert(0, path)

@@ -74,7 +74,7 @@ QUIET_LOGS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 def _setup() -> Any:
     use_fake_aws_environment(**QUIET_LOGS)
-    for folder in ("layers/common", "functions/claims"):
+    for folder in ("layers/common", "functions/claim_processing"):
         path = str(ROOT / folder)
         if path not in sys.path:
             sys.path.insert(0, path)

@@ -45,6 +45,10 @@ class DrugIngredient(OutputModel):
 class Drug(OutputModel):
     """A product of Health Canada's Drug Product Database (names in the caller's language when given)."""
 
+    keep_null = frozenset(
+        {"descriptor", "company", "form", "atc_code", "ai_group_no"}
+    )  # these answer null when unknown
+
     din: str = Field(pattern=r"^\d{8}$")
     brand_name: str
     descriptor: str | None = None
@@ -61,12 +65,16 @@ class Drug(OutputModel):
 class DrugPage(OutputModel):
     """One page of search results."""
 
+    keep_null = frozenset({"next_cursor"})  # these answer null when unknown
+
     items: list[Drug]
     next_cursor: str | None = None
 
 
 class LowestCostAlternative(OutputModel):
     """An interchangeable product the plan pays in full (before coinsurance)."""
+
+    keep_null = frozenset({"company", "unit_price"})  # these answer null when unknown
 
     din: str
     brand_name: str
@@ -76,6 +84,8 @@ class LowestCostAlternative(OutputModel):
 
 class GenericSubstitution(OutputModel):
     """Generic substitution (lowest cost alternative)."""
+
+    keep_null = frozenset({"max_eligible_unit_price"})  # these answer null when unknown
 
     applies: bool
     lowest_cost_alternatives: list[LowestCostAlternative] = Field(default_factory=list)
@@ -93,6 +103,8 @@ class CoverageReason(OutputModel):
 
 class Coverage(OutputModel):
     """ "Vérifier mon admissibilité": is this drug covered for this person today."""
+
+    keep_null = frozenset({"coinsurance_percent", "dispensing_fee_cap"})  # these answer null when unknown
 
     din: str
     person_id: str

@@ -21,9 +21,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from portal_common.config import get_settings
 from portal_common.i18n import negotiate
+from portal_common.models import dump
 from portal_common.problems import PROBLEM_CONTENT_TYPE, DomainError, FieldError, ValidationFailed
 
 # pydantic error types -> our stable field error codes (the catalogue has a message for each).
@@ -128,6 +130,22 @@ def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Respons
         content_type=PROBLEM_CONTENT_TYPE,
         body=json.dumps(body, ensure_ascii=False),
         headers=headers,
+    )
+
+
+def respond(model: BaseModel | None, status: int, headers: dict[str, str] | None = None) -> Response[str]:
+    """An answer other than ``200`` with a model body (``201``, ``202``), or no body (``204``).
+
+    A ``200`` route returns its output model and Powertools serializes it; this is the one helper
+    for the other statuses, so every body is an output model rendered the same way.
+    """
+    if model is None:
+        return Response(status_code=status, body="", headers=headers or {})
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(dump(model), ensure_ascii=False),
+        headers=headers or {},
     )
 
 

@@ -6,13 +6,22 @@ with at most two decimals (``"85.00"``), dates are strict ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
+import inspect
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 CENT = Decimal("0.01")
@@ -32,15 +41,40 @@ class InputModel(BaseModel):
     )
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class OutputModel(BaseModel):
-    """Response bodies: camelCase aliases; dump with :func:`dump`."""
+    """Response bodies: camelCase aliases; an optional field that is ``None`` is left out of the body.
+
+    Handlers return these models and Powertools serializes them (by alias, with the OpenAPI schema
+    of the model unchanged). The contract leaves absent optional fields out rather than writing
+    ``null``, except for the fields named in ``keep_null`` (a list's ``nextCursor`` is ``null`` on
+    its last page).
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    keep_null: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before pydantic collects the fields: every field whose default is None is marked
+        # ``exclude_if=None`` (a field-level rule, so the serialization schema stays the model's).
+        super().__init_subclass__(**kwargs)
+        for name in inspect.get_annotations(cls):
+            if name in cls.keep_null:
+                continue
+            default = cls.__dict__.get(name, ...)
+            if default is None:
+                setattr(cls, name, Field(default=None, exclude_if=_is_none))
+            elif isinstance(default, FieldInfo) and default.default is None and default.exclude_if is None:
+                default.exclude_if = _is_none
+                default._attributes_set["exclude_if"] = _is_none  # what pydantic copies when it collects
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict with contract names, leaving out fields that are ``None``."""
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """JSON-ready dict with contract names, as the API sends it (see :class:`OutputModel`)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=not isinstance(model, OutputModel))
 
 
 def quantize(amount: Decimal) -> Decimal:
