@@ -113,16 +113,15 @@ class LocalStack:
         pool_id = self.stack.name("UserPool")
         client_id = self.stack.name("UserPoolClient")
 
-        from local.cognito_front import CognitoFront, TriggerInvoker, load_emulator
+        from local.cognito_emulator import CognitoEmulator
+        from local.cognito_front import CognitoFront, TriggerInvoker
         from local.lambda_runtime import FunctionRuntime
 
         self.runtime = FunctionRuntime(self.stack)
         invoke_trigger = TriggerInvoker(self.stack, self.runtime)
-        emulator = load_emulator(self.stack.account_id, self.stack.region, pool_id, client_id, invoke_trigger)
+        emulator = CognitoEmulator(self.stack.account_id, self.stack.region, pool_id, client_id, invoke_trigger)
         self.front = CognitoFront(self.moto_url, emulator)
         self.front.start()
-        if emulator is None:
-            print("Cognito: no local/cognito_emulator.py yet, requests go straight to moto", flush=True)
 
         self.environment = {
             **self.stack.environment(),

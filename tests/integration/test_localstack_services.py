@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,10 +161,10 @@ def test_cognito_front_asks_the_emulator_then_moto(moto_server: str) -> None:
         front.stop()
 
 
-def test_cognito_front_without_emulator_is_moto(moto_server: str) -> None:
+def test_cognito_front_forwards_what_the_emulator_leaves_to_moto(moto_server: str) -> None:
     from local.cognito_front import CognitoFront
 
-    front = CognitoFront(moto_server, None)
+    front = CognitoFront(moto_server, FakeEmulator())  # answers neither CreateUserPool nor DescribeUserPool
     front.start()
     try:
         cognito = boto3.client(
@@ -183,7 +182,7 @@ def test_cognito_front_without_emulator_is_moto(moto_server: str) -> None:
 
 
 def test_trigger_invoker_runs_the_function_the_template_attaches() -> None:
-    from local.cognito_front import TriggerInvoker, load_emulator
+    from local.cognito_front import TriggerInvoker
     from local.lambda_runtime import FunctionRuntime
     from tests.localstack_testkit import test_template
 
@@ -204,5 +203,3 @@ def test_trigger_invoker_runs_the_function_the_template_attaches() -> None:
     assert invoke("PreSignUp", event)["response"]["autoConfirmUser"] is True
     unattached = {"response": {}}
     assert invoke("UserMigration", unattached) is unattached
-    if importlib.util.find_spec("local.cognito_emulator") is None:
-        assert load_emulator("123456789012", "ca-central-1", "p", "c", invoke) is None
