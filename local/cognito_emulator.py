@@ -39,6 +39,7 @@ from typing import Any
 from pycognito.aws_srp import G_HEX, N_HEX, compute_hkdf, hex_hash, hex_to_long, pad_hex
 
 from portal_common.clock import epoch_seconds
+from portal_common.log import mask_email
 
 Response = tuple[int, dict[str, Any]]
 InvokeTrigger = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -88,12 +89,6 @@ class _AuthSession:
 
 def _sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _mask(email: str) -> str:
-    local, _, domain = email.partition("@")
-    name, _, tld = domain.rpartition(".")
-    return f"{local[:1]}***@{name[:1]}***.{tld}" if local and name else "***"
 
 
 def _html_to_text(body: str) -> str:
@@ -296,7 +291,7 @@ class CognitoEmulator:
         ses.send_email(self.sender_email, subject, body, {"ToAddresses": [to]})
 
     def _delivery(self, email: str) -> dict[str, str]:
-        return {"Destination": _mask(email), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+        return {"Destination": mask_email(email), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
 
     # ------------------------------------------------------------------ sign-up
     def sign_up(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ moto stores users and issues tokens but runs no Lambda trigger and checks no cod
 This endpoint speaks Cognito's JSON protocol: for each ``X-Amz-Target:
 AWSCognitoIdentityProviderService.<Operation>`` request it asks the project's emulator
 (``local/cognito_emulator.py``, see docs/conventions.md) first, and forwards the request unchanged
-to moto when the emulator does not handle it (or does not exist yet).
+to moto when the emulator does not handle it.
 
 :class:`TriggerInvoker` runs the function that template.yaml attaches to a Cognito trigger.
 """
@@ -12,17 +12,19 @@ to moto when the emulator does not handle it (or does not exist yet).
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import logging
-import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from local.cfn import Stack
 from local.lambda_runtime import FunctionRuntime
+from local.loopback_server import LoopbackServer
+
+if TYPE_CHECKING:
+    from local.cognito_emulator import CognitoEmulator
 
 log = logging.getLogger("local.cognito")
 
@@ -52,23 +54,10 @@ class TriggerInvoker:
         return result
 
 
-def load_emulator(
-    account_id: str, region: str, user_pool_id: str, client_id: str, invoke_trigger: TriggerInvoker
-) -> Any | None:
-    """The auth engineer's ``CognitoEmulator`` if ``local/cognito_emulator.py`` exists."""
-    try:
-        module = importlib.import_module("local.cognito_emulator")
-    except ModuleNotFoundError as error:
-        if error.name != "local.cognito_emulator":
-            raise
-        return None
-    return module.CognitoEmulator(account_id, region, user_pool_id, client_id, invoke_trigger)
-
-
-class CognitoFront:
+class CognitoFront(LoopbackServer):
     """An HTTP server on loopback that sits in front of moto's Cognito."""
 
-    def __init__(self, moto_url: str, emulator: Any | None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, moto_url: str, emulator: CognitoEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.moto = urlsplit(moto_url)
         self.emulator = emulator
         front = self
@@ -95,7 +84,7 @@ class CognitoFront:
             def _handle(self) -> None:
                 body = self._body()
                 target = self.headers.get("X-Amz-Target", "")
-                if front.emulator is not None and target.startswith(TARGET_PREFIX):
+                if target.startswith(TARGET_PREFIX):
                     answered = front.emulate(target[len(TARGET_PREFIX) :], body)
                     if answered is not None:
                         status, payload = answered
@@ -107,15 +96,7 @@ class CognitoFront:
             do_POST = _handle
             do_GET = _handle
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="cognito front", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(Handler, host, port, "cognito front")
 
     def emulate(self, operation: str, raw: bytes) -> tuple[int, dict[str, Any]] | None:
         """The emulator's answer, or ``None`` to let moto answer."""
@@ -124,7 +105,7 @@ class CognitoFront:
         except ValueError:
             return 400, {"__type": "SerializationException", "message": "Malformed JSON."}
         try:
-            result: tuple[int, dict[str, Any]] | None = self.emulator.handle(operation, body)  # type: ignore[union-attr]
+            result = self.emulator.handle(operation, body)
         except Exception:  # the emulator crashed: Cognito would answer 500
             log.error("Cognito emulator failed on %s:\n%s", operation, traceback.format_exc().rstrip())
             return 500, {"__type": "InternalErrorException", "message": "Internal error."}
@@ -143,13 +124,3 @@ class CognitoFront:
             return response.status, response.getheaders(), response.read()
         finally:
             connection.close()
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 
 from local.cfn import EventSource, Stack
 from local.event_filter import FilterCriteria
-from local.lambda_runtime import FunctionRuntime, HandlerMissing
+from local.lambda_runtime import FunctionRuntime
 
 log = logging.getLogger("local.pollers")
 
@@ -64,8 +64,6 @@ def _invoke(runtime: FunctionRuntime, function: str, event: dict[str, Any]) -> t
     """Invoke; returns (result, error type) where an exception is a function error, as Lambda reports it."""
     try:
         return runtime.invoke(function, event), None
-    except HandlerMissing:
-        raise
     except Exception as error:
         log.error("%s failed:\n%s", function, traceback.format_exc().rstrip())
         return None, type(error).__name__
@@ -495,10 +493,6 @@ class PollerGroup:
         while not self._stop.is_set():
             try:
                 worked = poller.poll_once()
-            except HandlerMissing as missing:
-                log.warning("%s: %s; its events are left in place", poller.name, missing)
-                worked = False
-                self._stop.wait(5)
             except Exception:
                 if self._stop.is_set():
                     break
@@ -554,7 +548,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
             and any(s.kind in ("DynamoDB", "SQS", "S3") for s in spec.sources)
         ):
             log.warning(
-                "%s: handler %s is missing or broken; its event sources are not polled", spec.logical_id, spec.module
+                "%s: handler %s cannot be imported; its event sources are not polled", spec.logical_id, spec.module
             )
             continue
         for source in spec.sources:

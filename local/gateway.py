@@ -12,20 +12,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local.api_events import ApiContext, MalformedResponse, RouteTable, build_event, parse_response
 from local.authorizer import CognitoAuthorizer, Unauthorized
 from local.cfn import Stack
-from local.lambda_runtime import FunctionRuntime, HandlerMissing
+from local.lambda_runtime import FunctionRuntime
+from local.loopback_server import LoopbackServer
 
 log = logging.getLogger("local.gateway")
 access_log = logging.getLogger("local.access")
@@ -87,7 +87,7 @@ def _problem(status: int, title: str, detail: str, code: str) -> dict[str, Any]:
     return {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
 
 
-class Gateway:
+class Gateway(LoopbackServer):
     """The HTTP server; one thread per connection, handlers run in-process."""
 
     def __init__(
@@ -128,25 +128,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop accepting requests and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
+        super().__init__(Handler, host, port, "gateway")
 
     # ------------------------------------------------------------------ one request
     def serve(self, request: BaseHTTPRequestHandler) -> None:
@@ -287,9 +269,6 @@ class Gateway:
         try:
             result = self.runtime.invoke(function, event, request_id=request_id)
             response = parse_response(result)
-        except HandlerMissing as missing:
-            log.error("%s", missing)
-            return self._bad_gateway(request_id, "NOT_IMPLEMENTED")
         except MalformedResponse as malformed:
             log.error("%s returned a malformed proxy response: %s", function, malformed)
             return self._bad_gateway(request_id, "BAD_GATEWAY")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from local.cfn import Stack
 
 REGION = "ca-central-1"
-DEMO_ROSTER_CSV = Path(__file__).resolve().parent.parent / "data" / "roster" / "demo-roster.csv"
 
 
 def use_fake_aws_environment(**extra_variables: str) -> None:
@@ -59,11 +57,10 @@ def create_stack(setenv: Callable[[str, str], object] = os.environ.__setitem__) 
 
 def seed_plans_and_demo_roster() -> None:
     """Load the repository's plans and the demo roster into the stack's tables."""
+    from local.seed_roster import load_plans_from_repo, read_demo_roster
     from portal_common.roster import parse_roster
     from portal_common.roster_store import write_plans, write_roster
-    from tools.import_roster import load_plans_from_repo
 
     repo_plans = load_plans_from_repo()
     write_plans(repo_plans)
-    roster_csv = DEMO_ROSTER_CSV.read_text(encoding="utf-8")
-    write_roster(parse_roster(roster_csv, known_plans={p.plan_id for p in repo_plans}))
+    write_roster(parse_roster(read_demo_roster(), known_plans={p.plan_id for p in repo_plans}))

@@ -68,10 +68,6 @@ def make_context(stack: Stack, spec: FunctionSpec, request_id: str | None = None
     )
 
 
-class HandlerMissing(Exception):
-    """The handler module of a function is not written yet."""
-
-
 @dataclass
 class FunctionRuntime:
     """Imports and invokes the functions of one stack (thread-safe)."""
@@ -91,12 +87,10 @@ class FunctionRuntime:
     def available(self, logical_id: str) -> bool:
         """Whether the function's handler module can be imported.
 
-        A module that is missing, or that fails to import (a bug in it), makes this function
-        unavailable, never the whole stack: the error is logged and its routes answer 502."""
+        A module that fails to import (a bug in it) makes this function unavailable, never the
+        whole stack: the error is logged and its routes answer 502."""
         try:
             self.handler(logical_id)
-        except HandlerMissing:
-            return False
         except Exception:
             log.error(
                 "%s: handler %s cannot be imported:\n%s",
@@ -115,12 +109,7 @@ class FunctionRuntime:
         spec = self.specs[logical_id]
         with self._import_lock:
             if logical_id not in self._handlers:
-                try:
-                    module = importlib.import_module(spec.module)
-                except ModuleNotFoundError as error:
-                    if error.name != spec.module:
-                        raise
-                    raise HandlerMissing(f"{spec.module} ({spec.code_uri.name}) is not written yet") from error
+                module = importlib.import_module(spec.module)
                 self._handlers[logical_id] = getattr(module, spec.function_name)
             return self._handlers[logical_id]
 

@@ -28,6 +28,8 @@ from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_MARKER = "LOCAL_STACK_READY"
+STATE_DIR = ROOT / ".local-stack"
+STATE_FILE_NAME = "stack.json"
 
 # The fake account every local resource lives in; nothing here can reach a real AWS account.
 FAKE_CREDENTIALS = {
@@ -50,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=3000, help="gateway port (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="gateway address (default loopback only)")
     parser.add_argument("--roster", type=Path, help="an eligibility CSV to load after the demo roster")
-    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-stack", help="where stack.json is written")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help=f"where {STATE_FILE_NAME} is written")
     parser.add_argument(
         "--no-seed-background", action="store_true", help="skip the seeds that run after the gateway opens"
     )
@@ -62,6 +64,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="print whole e-mails (codes included) or only recipient and subject",
     )
     return parser.parse_args(argv)
+
+
+def use_running_stack(state_dir: Path = STATE_DIR) -> bool:
+    """Give this process the environment of the running local stack (endpoints and resource names,
+    from the state file it writes), as the operator commands do; ``False``, said on stderr, when
+    no local stack is running."""
+    state_file = state_dir / STATE_FILE_NAME
+    if not state_file.exists():
+        print("The local stack is not running (start it with `make run`).", file=sys.stderr)
+        return False
+    os.environ.update(json.loads(state_file.read_text(encoding="utf-8"))["environment"])
+    return True
 
 
 def _isolate_environment() -> None:
@@ -113,16 +127,15 @@ class LocalStack:
         pool_id = self.stack.name("UserPool")
         client_id = self.stack.name("UserPoolClient")
 
-        from local.cognito_front import CognitoFront, TriggerInvoker, load_emulator
+        from local.cognito_emulator import CognitoEmulator
+        from local.cognito_front import CognitoFront, TriggerInvoker
         from local.lambda_runtime import FunctionRuntime
 
         self.runtime = FunctionRuntime(self.stack)
         invoke_trigger = TriggerInvoker(self.stack, self.runtime)
-        emulator = load_emulator(self.stack.account_id, self.stack.region, pool_id, client_id, invoke_trigger)
+        emulator = CognitoEmulator(self.stack.account_id, self.stack.region, pool_id, client_id, invoke_trigger)
         self.front = CognitoFront(self.moto_url, emulator)
         self.front.start()
-        if emulator is None:
-            print("Cognito: no local/cognito_emulator.py yet, requests go straight to moto", flush=True)
 
         self.environment = {
             **self.stack.environment(),
@@ -199,7 +212,7 @@ class LocalStack:
 
     def _write_state(self) -> None:
         self.args.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_file = self.args.state_dir / "stack.json"
+        self.state_file = self.args.state_dir / STATE_FILE_NAME
         state = {
             "pid": os.getpid(),
             "urls": {

@@ -10,12 +10,17 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portal_common.plans import Plan
 
 ORDER = 10
 TITLE = "Plans and roster"
 BACKGROUND = False
 
 ROOT = Path(__file__).resolve().parent.parent
+PLANS_DIR = ROOT / "data" / "plans"
 DEMO_ROSTER = ROOT / "data" / "roster" / "demo-roster.csv"
 EXTRA_ROSTER_ENV = "PORTAL_LOCAL_ROSTER"
 
@@ -24,15 +29,26 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8-sig")
 
 
+def load_plans_from_repo() -> list[Plan]:
+    """Every plan under ``data/plans`` (validated)."""
+    from portal_common.plans import Plan
+
+    return [Plan.model_validate_json(p.read_text(encoding="utf-8")) for p in sorted(PLANS_DIR.glob("*.json"))]
+
+
+def read_demo_roster() -> str:
+    """The demo roster's CSV text."""
+    return _read(DEMO_ROSTER)
+
+
 def seed(progress: Callable[[int, int], None]) -> str:
     """Write the plans, the demo roster and the optional extra roster."""
     from portal_common.roster import ParsedRoster, group_by_certificate, parse_roster
     from portal_common.roster_store import write_plans, write_roster
-    from tools.import_roster import load_plans_from_repo
 
     plans = load_plans_from_repo()
     known = {p.plan_id for p in plans}
-    sources: list[tuple[str, ParsedRoster]] = [("demo roster", parse_roster(_read(DEMO_ROSTER), known_plans=known))]
+    sources: list[tuple[str, ParsedRoster]] = [("demo roster", parse_roster(read_demo_roster(), known_plans=known))]
     extra = os.environ.get(EXTRA_ROSTER_ENV)
     if extra:
         sources.append((Path(extra).name, parse_roster(_read(Path(extra)), known_plans=known)))
@@ -60,7 +76,7 @@ def describe() -> list[str]:
     """The demo certificates: who can register, with which numbers and date of birth."""
     from portal_common.roster import parse_roster
 
-    parsed = parse_roster(_read(DEMO_ROSTER))
+    parsed = parse_roster(read_demo_roster())
     today = dt.date.today()
     lines = ["Demo roster (register with contract + participant number + date of birth):"]
     lines.append(f"  {'contract':<9}{'participant':<13}{'name':<20}{'date of birth':<15}{'plan':<16}status")

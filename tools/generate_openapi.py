@@ -11,44 +11,36 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
+
+from local.cfn import Stack
+from local.lambda_runtime import add_function_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "functions" / "ops" / "openapi.json"
 
 
-def _api_modules() -> list[tuple[str, set[tuple[str, str]]]]:
-    from local.cfn import Stack
-
-    stack = Stack()
-    modules: dict[str, set[tuple[str, str]]] = {}
-    for spec in stack.functions().values():
-        if spec.routes:
-            if str(spec.code_uri) not in sys.path:
-                sys.path.insert(0, str(spec.code_uri))
-            modules.setdefault(spec.module, set()).update((r.method, r.path) for r in spec.routes)
-    return sorted(modules.items())
+def _api_modules(stack: Stack) -> list[str]:
+    """The handler module of every function that serves routes (the layer and the function
+    folders put on ``sys.path``, as in Lambda)."""
+    specs = stack.functions().values()
+    add_function_paths(specs)
+    return sorted({spec.module for spec in specs if spec.routes})
 
 
 def build_document() -> dict[str, Any]:
     """The merged OpenAPI document (deterministic: same code, same bytes)."""
-    from local.cfn import Stack
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", "ca-central-1")
+    stack = Stack()
+    # The handlers validate their settings at import: give them the template's environment.
+    for name, value in {"AWS_DEFAULT_REGION": stack.region, **stack.environment()}.items():
+        os.environ.setdefault(name, value)
     version = "1.0.0"
-    protected = {(r.method, r.path) for r in Stack().routes() if r.authorized}
+    protected = {(r.method, r.path) for r in stack.routes() if r.authorized}
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for module_name, _routes in _api_modules():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            print(f"warning: {module_name} is not written yet; its routes are not documented", file=sys.stderr)
-            continue
+    for module_name in _api_modules(stack):
+        module = importlib.import_module(module_name)
         document = json.loads(module.app.get_openapi_json_schema(title="x", version=version))
         for path, operations in (document.get("paths") or {}).items():
             for method, operation in operations.items():

@@ -9,14 +9,13 @@ Against the running local stack by default (endpoint and table names from
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
+from local.run import use_running_stack
+
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".local-stack" / "stack.json"
 DEFAULT_EXTRACT = ROOT / "data" / "drugs" / "dpd-allfiles.zip"
 DEFAULT_PRICES = ROOT / "data" / "drugs" / "bc-pharmacare-prices.csv.gz"
 
@@ -34,11 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prices", action="store_true", help="import without BC PharmaCare prices")
     parser.add_argument("--aws", action="store_true", help="use the real AWS account of the environment")
     args = parser.parse_args(argv)
-    if not args.aws:
-        if not STATE.exists():
-            print("The local stack is not running (start it with `make run`).", file=sys.stderr)
-            return 2
-        os.environ.update(json.loads(STATE.read_text())["environment"])
+    if not args.aws and not use_running_stack():
+        return 2
     _ensure_path()
     from dpd_extract import load_prices, parse_extract
     from drug_catalog_import import write_catalog

@@ -8,23 +8,10 @@ credentials and the ``MEMBERS_TABLE`` variable.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".local-stack" / "stack.json"
-
-
-def load_plans_from_repo() -> list:  # type: ignore[type-arg]
-    """Every plan under ``data/plans`` (validated)."""
-    from portal_common.plans import Plan
-
-    return [
-        Plan.model_validate_json(p.read_text(encoding="utf-8"))
-        for p in sorted((ROOT / "data" / "plans").glob("*.json"))
-    ]
+from local.run import use_running_stack
+from local.seed_roster import load_plans_from_repo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,13 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="eligibility CSV")
     parser.add_argument("--aws", action="store_true", help="use the real AWS account of the environment")
     args = parser.parse_args(argv)
-    if not args.aws:
-        if not STATE.exists():
-            print("The local stack is not running (start it with `make run`).", file=sys.stderr)
-            return 2
-        state = json.loads(STATE.read_text())
-        os.environ.update(state["environment"])
-    from portal_common.plans import Plan  # noqa: F401 - imported after the environment is set
+    if not args.aws and not use_running_stack():
+        return 2
     from portal_common.roster import parse_roster
     from portal_common.roster_store import write_plans, write_roster
 

@@ -13,18 +13,18 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from portal_common.api import create_app
 from portal_common.config import get_settings
 from portal_common.log import get_logger
+from portal_common.models import OutputModel
 
 logger = get_logger("ops")
 app = create_app(logger)
 _HERE = Path(__file__).parent
 
 
-class Health(BaseModel):
+class Health(OutputModel):
     """``GET /v1/health``."""
 
     status: str

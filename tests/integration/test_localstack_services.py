@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +106,16 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def _cognito(endpoint_url: str) -> Any:
+    return boto3.client(
+        "cognito-idp",
+        region_name="ca-central-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 class FakeEmulator:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -127,13 +136,7 @@ def test_cognito_front_asks_the_emulator_then_moto(moto_server: str) -> None:
     front = CognitoFront(moto_server, emulator)
     front.start()
     try:
-        cognito = boto3.client(
-            "cognito-idp",
-            region_name="ca-central-1",
-            endpoint_url=front.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cognito = _cognito(front.url)
         pool = cognito.create_user_pool(PoolName="p")["UserPool"]["Id"]  # forwarded to moto
         client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
         answer = cognito.initiate_auth(ClientId=client, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "a@b.ca"})
@@ -150,31 +153,19 @@ def test_cognito_front_asks_the_emulator_then_moto(moto_server: str) -> None:
         ]
         assert emulator.calls[2][1]["AuthParameters"] == {"USERNAME": "a@b.ca"}
         # moto really holds the pool created through the front.
-        direct = boto3.client(
-            "cognito-idp",
-            region_name="ca-central-1",
-            endpoint_url=moto_server,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        direct = _cognito(moto_server)
         assert direct.describe_user_pool(UserPoolId=pool)["UserPool"]["Id"] == pool
     finally:
         front.stop()
 
 
-def test_cognito_front_without_emulator_is_moto(moto_server: str) -> None:
+def test_cognito_front_forwards_what_the_emulator_leaves_to_moto(moto_server: str) -> None:
     from local.cognito_front import CognitoFront
 
-    front = CognitoFront(moto_server, None)
+    front = CognitoFront(moto_server, FakeEmulator())  # answers neither CreateUserPool nor DescribeUserPool
     front.start()
     try:
-        cognito = boto3.client(
-            "cognito-idp",
-            region_name="ca-central-1",
-            endpoint_url=front.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cognito = _cognito(front.url)
         assert cognito.create_user_pool(PoolName="p")["UserPool"]["Name"] == "p"
         with pytest.raises(cognito.exceptions.ResourceNotFoundException):
             cognito.describe_user_pool(UserPoolId="ca-central-1_nothere")
@@ -183,7 +174,7 @@ def test_cognito_front_without_emulator_is_moto(moto_server: str) -> None:
 
 
 def test_trigger_invoker_runs_the_function_the_template_attaches() -> None:
-    from local.cognito_front import TriggerInvoker, load_emulator
+    from local.cognito_front import TriggerInvoker
     from local.lambda_runtime import FunctionRuntime
     from tests.localstack_testkit import test_template
 
@@ -204,5 +195,3 @@ def test_trigger_invoker_runs_the_function_the_template_attaches() -> None:
     assert invoke("PreSignUp", event)["response"]["autoConfirmUser"] is True
     unattached = {"response": {}}
     assert invoke("UserMigration", unattached) is unattached
-    if importlib.util.find_spec("local.cognito_emulator") is None:
-        assert load_emulator("123456789012", "ca-central-1", "p", "c", invoke) is None

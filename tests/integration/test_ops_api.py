@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from typing import Any
 
@@ -86,14 +85,12 @@ def test_committed_openapi_document_is_up_to_date() -> None:
     assert render() == OUTPUT.read_text(encoding="utf-8"), "run `make openapi` and commit functions/ops/openapi.json"
 
 
-def test_openapi_documents_every_route_whose_handler_exists() -> None:
+def test_openapi_documents_every_route() -> None:
     from tools.generate_openapi import OUTPUT
 
     document = json.loads(OUTPUT.read_text(encoding="utf-8"))
     hidden = {("GET", "/openapi.json"), ("GET", "/docs")}  # the document and its viewer, on purpose
     for spec in ROOT_SPEC.functions().values():
-        if not spec.routes or importlib.util.find_spec(spec.module) is None:
-            continue
         for route in spec.routes:
             if (route.method, route.path) in hidden:
                 continue
