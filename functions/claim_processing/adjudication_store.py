@@ -118,7 +118,7 @@ def read_usage(pk: str, keys: UsageKeys) -> Usage:
     """The running-total records ``keys`` names (one consistent ``BatchGetItem``)."""
     wanted = usage_sort_keys(keys)
     items = _batch_get_consistent([{"PK": pk, "SK": sk} for sk in wanted]) if wanted else []
-    return usage_from_items(keys, {str(i["SK"]): i for i in items})
+    return usage_from_items(keys, items)
 
 
 def adjudication_record(result: Adjudication, at: str) -> AdjudicationRecord:

@@ -139,9 +139,9 @@ def usage_sort_keys(keys: UsageKeys) -> list[str]:
     )
 
 
-def usage_from_items(keys: UsageKeys, items: dict[str, dict[str, Any]]) -> Usage:
-    """The records ``keys`` names from the stored ``items`` (by ``SK``); absent ones start empty at
-    version 0."""
+def usage_from_items(keys: UsageKeys, stored: list[dict[str, Any]]) -> Usage:
+    """The records ``keys`` names from the ``stored`` items; absent ones start empty at version 0."""
+    items = {str(item["SK"]): item for item in stored}
     usage = Usage()
     for person_id, year in keys.person_years:
         item = items.get(PersonYearRecord.sk(person_id, year))
