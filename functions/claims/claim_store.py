@@ -26,7 +26,7 @@ from claims_models import ClaimCreated
 
 from portal_common import clock
 from portal_common.aws_clients import client
-from portal_common.claim_records import ClaimRecord, ReceiptRecord, status_index_pk
+from portal_common.claim_records import ClaimRecord, ReceiptRecord, StoredModel, status_index_pk
 from portal_common.config import get_settings
 from portal_common.directory_keys import push_recent, recent_providers_key
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
@@ -46,15 +46,35 @@ class ClaimWrite:
     payload_hash: str
 
 
-def marker_key(member_key: str, idempotency_key: str) -> dict[str, str]:
-    """Key of the idempotency marker of a member's key (the key itself is not stored)."""
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return {"PK": member_key, "SK": f"IDEMPOTENCY#{digest}"}
+class IdempotencyMarker(StoredModel):
+    """``SK=IDEMPOTENCY#<sha256(key)>`` in the member's partition: the claim a key made, and the
+    hash of the body that made it (the key itself is not stored)."""
+
+    claim_id: str
+    payload_hash: str
+    submitted_at: str
+    total_claimed: Decimal
+    expires_at: int | None = None
+
+    @staticmethod
+    def key(member_key: str, idempotency_key: str) -> dict[str, str]:
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        return {"PK": member_key, "SK": f"IDEMPOTENCY#{digest}"}
+
+    def to_item(self, member_key: str, idempotency_key: str) -> dict[str, Any]:
+        return {**self.key(member_key, idempotency_key), "entityType": "IDEMPOTENCY_MARKER", **self.to_map()}
 
 
 def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[str, Any]]:
     table = get_settings().claims_table
     claim = write.claim
+    marker = IdempotencyMarker(
+        claim_id=claim.claim_id,
+        payload_hash=write.payload_hash,
+        submitted_at=claim.submitted_at,
+        total_claimed=claim.total_claimed,
+        expires_at=clock.epoch() + MARKER_TTL_SECONDS,
+    )
     items: list[dict[str, Any]] = [
         {
             "Put": {
@@ -66,17 +86,7 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
         {
             "Put": {
                 "TableName": table,
-                "Item": to_item(
-                    {
-                        **marker_key(claim.member_key, write.idempotency_key),
-                        "entityType": "IDEMPOTENCY_MARKER",
-                        "claimId": claim.claim_id,
-                        "payloadHash": write.payload_hash,
-                        "submittedAt": claim.submitted_at,
-                        "totalClaimed": claim.total_claimed,
-                        "expiresAt": clock.epoch() + MARKER_TTL_SECONDS,
-                    }
-                ),
+                "Item": to_item(marker.to_item(claim.member_key, write.idempotency_key)),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         },
@@ -105,13 +115,14 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
 
 def _replay(write: ClaimWrite) -> ClaimCreated:
     """The claim an earlier request with the same key made, or ``409`` if its body differed."""
-    key = marker_key(write.claim.member_key, write.idempotency_key)
-    marker = get_item(get_settings().claims_table, key, consistent=True)
-    if marker is None:  # the condition failed on something else; let the caller retry
+    key = IdempotencyMarker.key(write.claim.member_key, write.idempotency_key)
+    item = get_item(get_settings().claims_table, key, consistent=True)
+    if item is None:  # the condition failed on something else; let the caller retry
         raise Conflict("CLAIM_WRITE_CONFLICT")
-    if marker.get("payloadHash") != write.payload_hash:
+    marker = IdempotencyMarker.model_validate(item)
+    if marker.payload_hash != write.payload_hash:
         raise Conflict("IDEMPOTENCY_KEY_REUSED")
-    return _created(str(marker["claimId"]), str(marker["submittedAt"]), Decimal(str(marker["totalClaimed"])))
+    return _created(marker.claim_id, marker.submitted_at, marker.total_claimed)
 
 
 def _created(claim_id: str, submitted_at: str, total_claimed: Decimal) -> ClaimCreated:
