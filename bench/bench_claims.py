@@ -59,6 +59,7 @@ def _setup() -> None:
 
 def _fill_history(member_key: str, contract: str, participant: str, patient_id: str, count: int) -> None:
     """Write ``count`` claims directly (the shape submission writes), oldest first."""
+    from portal_common.claim_records import ClaimRecord, StatusEntry, TreatmentRecord
     from portal_common.config import get_settings
     from portal_common.dynamo import batch_write
     from portal_common.ids import sortable_id
@@ -68,20 +69,16 @@ def _fill_history(member_key: str, contract: str, participant: str, patient_id: 
     for n in range(count):
         claim_id = sortable_id(now_ms=base_ms + n * 60_000)
         at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime((base_ms + n * 60_000) / 1000))
-        status = "PAID" if n % 3 else "SUBMITTED"
-        items.append(
-            {
-                "PK": member_key, "SK": f"CLAIM#{claim_id}", "entityType": "CLAIM", "claimId": claim_id,
-                "contractNumber": contract, "participantNumber": participant, "planId": "PLAN-PLUS",
-                "claimType": "PHYSIOTHERAPY", "category": "PARAMEDICAL", "patientId": patient_id,
-                "providerId": "PDEMO0000000000000000000001", "providerDisplayName": "Julie Lavoie (Physio Plateau)",
-                "answers": {"accident": False}, "receiptIds": [],
-                "treatments": [{"dateOfService": at[:10], "amount": Decimal("85.00")}],
-                "status": status, "statusHistory": [{"status": "SUBMITTED", "at": at}], "submittedAt": at,
-                "totalClaimed": Decimal("85.00"), "language": "fr", "version": 1,
-                "GSI1PK": f"{member_key}#STATUS#{status}", "GSI1SK": f"{at}#{claim_id}",
-            }
+        claim = ClaimRecord(
+            member_key=member_key, claim_id=claim_id, contract_number=contract, participant_number=participant,
+            plan_id="PLAN-PLUS", claim_type="PHYSIOTHERAPY", category="PARAMEDICAL", patient_id=patient_id,
+            provider_id="PDEMO0000000000000000000001", provider_display_name="Julie Lavoie (Physio Plateau)",
+            answers={"accident": False}, receipt_ids=[],
+            treatments=[TreatmentRecord(date_of_service=at[:10], amount=Decimal("85.00"))],
+            status="PAID" if n % 3 else "SUBMITTED", status_history=[StatusEntry(status="SUBMITTED", at=at)],
+            submitted_at=at, total_claimed=Decimal("85.00"), language="fr", version=1,
         )  # fmt: skip
+        items.append(claim.to_item())
     batch_write(get_settings().claims_table, items)
 
 

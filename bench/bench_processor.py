@@ -22,7 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portal_common.claim_records import ClaimRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = int(os.environ.get("BENCH_CLAIMS", "100"))
@@ -39,60 +42,57 @@ def _environment() -> None:
     use_fake_aws_environment(POWERTOOLS_LOG_LEVEL="ERROR")
 
 
-def _claim(
-    certificate: tuple[str, str], person: str, plan_id: str, n: int, day: int, year: int = 2026
-) -> dict[str, Any]:
+def _claim(certificate: tuple[str, str], person: str, plan_id: str, n: int, day: int, year: int = 2026) -> ClaimRecord:
+    from portal_common.claim_records import ClaimRecord, StatusEntry, TreatmentRecord
     from portal_common.ids import sortable_id
 
-    pk = f"MEMBER#{certificate[0]}#{certificate[1]}"
-    claim_id = sortable_id("c_")
     at = f"{year}-03-02T15:00:00Z"
-    rows = [{"dateOfService": f"{year}-02-{1 + (day + i) % 27:02d}", "amount": Decimal("65.00")} for i in range(n)]
-    return {
-        "PK": pk,
-        "SK": f"CLAIM#{claim_id}",
-        "entityType": "CLAIM",
-        "claimId": claim_id,
-        "contractNumber": certificate[0],
-        "participantNumber": certificate[1],
-        "planId": plan_id,
-        "claimType": "PHYSIOTHERAPY",
-        "category": "PARAMEDICAL",
-        "patientId": person,
-        "answers": {},
-        "treatments": rows,
-        "receiptIds": [f"r_{claim_id}"],
-        "status": "SUBMITTED",
-        "statusHistory": [{"status": "SUBMITTED", "at": at}],
-        "submittedAt": at,
-        "totalClaimed": sum((r["amount"] for r in rows), Decimal("0")),
-        "language": "fr",
-        "version": 1,
-        "GSI1PK": f"{pk}#STATUS#SUBMITTED",
-        "GSI1SK": f"{at}#{claim_id}",
-    }
+    claim_id = sortable_id("c_")
+    rows = [
+        TreatmentRecord(date_of_service=f"{year}-02-{1 + (day + i) % 27:02d}", amount=Decimal("65.00"))
+        for i in range(n)
+    ]
+    return ClaimRecord(
+        member_key=f"MEMBER#{certificate[0]}#{certificate[1]}",
+        claim_id=claim_id,
+        contract_number=certificate[0],
+        participant_number=certificate[1],
+        plan_id=plan_id,
+        claim_type="PHYSIOTHERAPY",
+        category="PARAMEDICAL",
+        patient_id=person,
+        treatments=rows,
+        receipt_ids=[f"r_{claim_id}"],
+        status="SUBMITTED",
+        status_history=[StatusEntry(status="SUBMITTED", at=at)],
+        submitted_at=at,
+        total_claimed=sum((r.amount for r in rows), Decimal("0")),
+        language="fr",
+        version=1,
+    )
 
 
-def _receipt(claim: dict[str, Any]) -> dict[str, Any]:
-    receipt_id = claim["receiptIds"][0]
-    return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT", "memberKey": claim["PK"], "status": "UPLOADED"}
+def _receipt(claim: ClaimRecord) -> dict[str, Any]:
+    from portal_common.claim_records import UPLOADED, ReceiptRecord
+
+    receipt = ReceiptRecord(
+        receipt_id=claim.receipt_ids[0],
+        member_key=claim.member_key,
+        status=UPLOADED,
+        file_name="recu.pdf",
+        content_type="application/pdf",
+        size_bytes=1024,
+        created_at=claim.submitted_at,
+    )
+    return receipt.to_item()
 
 
-def _body(item: dict[str, Any]) -> str:
-    detail = {
-        "version": "1",
-        "claimId": item["claimId"],
-        "memberKey": item["PK"],
-        "claimType": item["claimType"],
-        "patientId": item["patientId"],
-        "submittedAt": item["submittedAt"],
-        "totalClaimed": f"{item['totalClaimed']:.2f}",
-    }
-    return json.dumps({"source": "ca.portal.claims", "detail-type": "ClaimSubmitted", "detail": detail})
+def _record(claim: ClaimRecord) -> dict[str, Any]:
+    from portal_common.claim_events import SOURCE, ClaimSubmittedV1
 
-
-def _record(item: dict[str, Any]) -> dict[str, Any]:
-    return {"messageId": item["claimId"], "body": _body(item), "attributes": {}, "eventSource": "aws:sqs"}
+    event = ClaimSubmittedV1.of(claim)
+    body = json.dumps({"source": SOURCE, "detail-type": event.detail_type, "detail": event.detail()})
+    return {"messageId": claim.claim_id, "body": body, "attributes": {}, "eventSource": "aws:sqs"}
 
 
 def main() -> None:
@@ -160,7 +160,7 @@ def _run() -> None:
 
     items = [_claim(*_person_args(people, i)) for i in range(CLAIMS)]
     receipts = [_receipt(i) for i in items]
-    batch_write(settings.claims_table, [*items, *receipts])
+    batch_write(settings.claims_table, [*(i.to_item() for i in items), *receipts])
 
     counter.reset()
     started = time.perf_counter()
@@ -183,15 +183,12 @@ def _run() -> None:
     from tests.claim_processing_support import serialised_dynamodb
 
     contended = [_claim(("G1001", "100001"), people[0][1], "PLAN-ESSENTIEL", 1, d, year=2025) for d in range(40)]
-    batch_write(
-        settings.claims_table,
-        contended + [_receipt(i) for i in contended],
-    )
+    batch_write(settings.claims_table, [*(i.to_item() for i in contended), *(_receipt(i) for i in contended)])
     quiet = Notifier(publish=lambda item, changes: None, email=lambda item, member: None)
     counter.reset()
     started = time.perf_counter()
     with serialised_dynamodb(), ThreadPoolExecutor(max_workers=4) as pool:
-        outcomes = list(pool.map(lambda i: process_claim(i["PK"], i["claimId"], notifier=quiet), contended))
+        outcomes = list(pool.map(lambda i: process_claim(i.member_key, i.claim_id, notifier=quiet), contended))
     contention_elapsed = time.perf_counter() - started
     attempts = sum(o.attempts for o in outcomes) / len(outcomes)
 

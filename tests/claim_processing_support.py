@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from portal_common.aws_clients import client
+from portal_common.claim_records import ClaimRecord, ReceiptRecord
 from portal_common.config import get_settings
-from portal_common.dynamo import to_item
+from portal_common.dynamo import get_item, to_item
 from portal_common.identity import member_key
 from portal_common.ids import sortable_id
 from portal_common.members import get_member
@@ -41,17 +42,17 @@ def link_account(certificate: tuple[str, str], email: str) -> None:
 
 
 def put_receipt(pk: str, status: str = "UPLOADED") -> str:
-    receipt_id = sortable_id("r")
-    item = {
-        "PK": f"RECEIPT#{receipt_id}",
-        "SK": "RECEIPT",
-        "entityType": "RECEIPT",
-        "receiptId": receipt_id,
-        "memberKey": pk,
-        "status": status,
-    }
-    client("dynamodb").put_item(TableName=get_settings().claims_table, Item=to_item(item))
-    return receipt_id
+    receipt = ReceiptRecord(
+        receipt_id=sortable_id("r"),
+        member_key=pk,
+        status=status,
+        file_name="recu.pdf",
+        content_type="application/pdf",
+        size_bytes=1024,
+        created_at="2026-03-01T12:00:00Z",
+    )
+    client("dynamodb").put_item(TableName=get_settings().claims_table, Item=to_item(receipt.to_item()))
+    return receipt.receipt_id
 
 
 def claim_item(
@@ -146,9 +147,8 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
 
 
 def load(item: dict[str, Any]) -> dict[str, Any]:
-    from adjudication_store import load_claim
-
-    found = load_claim(item["PK"], item["claimId"])
+    """The claim item as stored now."""
+    found = get_item(get_settings().claims_table, ClaimRecord.key(item["PK"], item["claimId"]), consistent=True)
     assert found is not None
     return found
 

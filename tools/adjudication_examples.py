@@ -15,9 +15,12 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.inprocess_aws import create_stack, reset_process_caches, seed_plans_and_demo_roster, use_fake_aws_environment
+
+if TYPE_CHECKING:
+    from portal_common.claim_records import ClaimRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "adjudication.md"
@@ -80,34 +83,31 @@ def _setup() -> Any:
             sys.path.insert(0, path)
 
 
-def _claim_item(example: dict[str, Any], person_id: str, plan_id: str, receipt_id: str) -> dict[str, Any]:
+def _claim_item(example: dict[str, Any], person_id: str, plan_id: str, receipt_id: str) -> ClaimRecord:
+    from portal_common.claim_records import ClaimRecord, StatusEntry, TreatmentRecord
+
     contract, participant = example["certificate"]
-    pk = f"MEMBER#{contract}#{participant}"
-    rows = [{"dateOfService": d, "amount": Decimal(a)} for d, a in example["treatments"]]
+    rows = [TreatmentRecord(date_of_service=d, amount=Decimal(a)) for d, a in example["treatments"]]
     at = example["submittedAt"]
-    return {
-        "PK": pk,
-        "SK": f"CLAIM#{example['claimId']}",
-        "entityType": "CLAIM",
-        "claimId": example["claimId"],
-        "contractNumber": contract,
-        "participantNumber": participant,
-        "planId": plan_id,
-        "claimType": example["claimType"],
-        "category": "VISION" if example["claimType"].startswith("EYE") else "PARAMEDICAL",
-        "patientId": person_id,
-        "answers": example["answers"],
-        "treatments": rows,
-        "receiptIds": [receipt_id],
-        "status": "SUBMITTED",
-        "statusHistory": [{"status": "SUBMITTED", "at": at}],
-        "submittedAt": at,
-        "totalClaimed": sum((r["amount"] for r in rows), Decimal("0")),
-        "language": example["language"],
-        "version": 1,
-        "GSI1PK": f"{pk}#STATUS#SUBMITTED",
-        "GSI1SK": f"{at}#{example['claimId']}",
-    }
+    return ClaimRecord(
+        member_key=f"MEMBER#{contract}#{participant}",
+        claim_id=example["claimId"],
+        contract_number=contract,
+        participant_number=participant,
+        plan_id=plan_id,
+        claim_type=example["claimType"],
+        category="VISION" if example["claimType"].startswith("EYE") else "PARAMEDICAL",
+        patient_id=person_id,
+        answers=example["answers"],
+        treatments=rows,
+        receipt_ids=[receipt_id],
+        status="SUBMITTED",
+        status_history=[StatusEntry(status="SUBMITTED", at=at)],
+        submitted_at=at,
+        total_claimed=sum((r.amount for r in rows), Decimal("0")),
+        language=example["language"],
+        version=1,
+    )
 
 
 def _prior_history(example: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,6 +151,8 @@ def _run_examples() -> str:
     from moto.ses.models import ses_backends
 
     from portal_common.aws_clients import client
+    from portal_common.claim_events import SOURCE, ClaimSubmittedV1
+    from portal_common.claim_records import UPLOADED, ClaimRecord, ReceiptRecord
     from portal_common.config import get_settings
     from portal_common.dynamo import from_item, to_item
     from portal_common.members import get_member
@@ -172,43 +174,32 @@ def _run_examples() -> str:
         assert member is not None
         person = next(p for p in member.persons if p.relationship == example["relationship"])
         for claim in [*_prior_history(example), example]:
-            receipt = f"r{claim['claimId'][2:]}"
-            dynamodb.put_item(
-                TableName=settings.claims_table,
-                Item=to_item(
-                    {
-                        "PK": f"RECEIPT#{receipt}",
-                        "SK": "RECEIPT",
-                        "entityType": "RECEIPT",
-                        "memberKey": pk,
-                        "status": "UPLOADED",
-                    }
-                ),
+            receipt = ReceiptRecord(
+                receipt_id=f"r{claim['claimId'][2:]}",
+                member_key=pk,
+                status=UPLOADED,
+                file_name="recu.pdf",
+                content_type="application/pdf",
+                size_bytes=1024,
+                created_at=claim["submittedAt"],
             )
-            item = _claim_item(claim, person.person_id, member.plan_id, receipt)
-            dynamodb.put_item(TableName=settings.claims_table, Item=to_item(item))
-            detail = {
-                "version": "1",
-                "claimId": item["claimId"],
-                "memberKey": pk,
-                "claimType": item["claimType"],
-                "patientId": item["patientId"],
-                "submittedAt": item["submittedAt"],
-                "totalClaimed": f"{item['totalClaimed']:.2f}",
-            }
-            envelope = {"source": "ca.portal.claims", "detail-type": "ClaimSubmitted", "detail": detail}
+            dynamodb.put_item(TableName=settings.claims_table, Item=to_item(receipt.to_item()))
+            item = _claim_item(claim, person.person_id, member.plan_id, receipt.receipt_id)
+            dynamodb.put_item(TableName=settings.claims_table, Item=to_item(item.to_item()))
+            event = ClaimSubmittedV1.of(item)
+            envelope = {"source": SOURCE, "detail-type": event.detail_type, "detail": event.detail()}
             record = {
-                "messageId": item["claimId"],
+                "messageId": item.claim_id,
                 "body": json.dumps(envelope),
                 "attributes": {},
                 "eventSource": "aws:sqs",
             }
             result = claim_processor.lambda_handler({"Records": [record]}, None)
             assert result == {"batchItemFailures": []}, result
-        stored = from_item(
-            dynamodb.get_item(TableName=settings.claims_table, Key=to_item({"PK": pk, "SK": item["SK"]}))["Item"]
+        key = to_item(ClaimRecord.key(pk, item.claim_id))
+        stored = ClaimRecord.from_item(
+            from_item(dynamodb.get_item(TableName=settings.claims_table, Key=key)["Item"]) or {}
         )
-        assert stored is not None
         sent = ses_backends["123456789012"]["ca-central-1"].sent_messages[-1]
         email = render_email(stored, member, email_language(stored, member))
         assert email is not None
@@ -217,7 +208,7 @@ def _run_examples() -> str:
     return "\n".join(out)
 
 
-def _markdown(example: dict[str, Any], plan_id: str, stored: dict[str, Any], subject: str, body: str) -> str:
+def _markdown(example: dict[str, Any], plan_id: str, stored: ClaimRecord, subject: str, body: str) -> str:
     lang = "en" if example["language"] == "en" else "fr"
     claim_in = {
         "claimType": example["claimType"],
@@ -234,14 +225,15 @@ def _markdown(example: dict[str, Any], plan_id: str, stored: dict[str, Any], sub
         lines.append("")
     lines += [f"Plan `{plan_id}`, submitted {example['submittedAt']}. Claim in:", "", "```json"]
     lines.append(json.dumps(claim_in, ensure_ascii=False, indent=2))
-    lines += ["```", "", f"Result: **{stored['status']}**, total paid **{stored['totalPaid']:.2f}**.", ""]
+    lines += ["```", "", f"Result: **{stored.status}**, total paid **{stored.total_paid or 0:.2f}**.", ""]
     lines.append("| # | date | claimed | eligible | paid | reason | explanation |")
     lines.append("| --- | --- | --- | --- | --- | --- | --- |")
-    for line in stored["adjudication"]["lines"]:
+    assert stored.adjudication is not None
+    for line in stored.adjudication.lines:
+        explanation = line.explanation if isinstance(line.explanation, dict) else {}
         lines.append(
-            f"| {line['treatmentIndex']} | {line['dateOfService']} | {Decimal(str(line['claimed'])):.2f} | "
-            f"{Decimal(str(line['eligible'])):.2f} | {Decimal(str(line['paid'])):.2f} | `{line['reasonCode']}` | "
-            f"{line['explanation'][lang]} |"
+            f"| {line.treatment_index} | {line.date_of_service} | {line.claimed:.2f} | "
+            f"{line.eligible:.2f} | {line.paid:.2f} | `{line.reason_code}` | {explanation[lang]} |"
         )
     lines += ["", f"E-mail to the member — *{subject}*:", "", "```text", body.strip(), "```", ""]
     return "\n".join(lines)

@@ -27,13 +27,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from portal_common.i18n import ENGLISH, FRENCH, translate
+from portal_common.claim_types import DRUG_CODE
+from portal_common.i18n import ENGLISH, translate
 from portal_common.members import Member, eligibility_on
 from portal_common.plans import Plan
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-DRUG_CLAIM_TYPE = "DRUG"
 FAMILY = "FAMILY"
 
 Status = Literal["PAID", "PARTIALLY_PAID", "DENIED"]
@@ -136,7 +136,7 @@ class ClaimToAdjudicate:
 
     @property
     def is_drug(self) -> bool:
-        return self.claim_type == DRUG_CLAIM_TYPE
+        return self.claim_type == DRUG_CODE
 
 
 # ----------------------------------------------------------------------------- running totals
@@ -356,23 +356,6 @@ class Adjudication:
     @property
     def total_claimed(self) -> Decimal:
         return sum((line.claimed for line in self.lines), ZERO)
-
-    def lines_document(self) -> list[dict[str, Any]]:
-        """Lines as stored on the claim item (and returned by ``GET /v1/claims/{id}``)."""
-        return [
-            {
-                "treatmentIndex": line.treatment_index,
-                "dateOfService": line.date_of_service.isoformat(),
-                "claimed": line.claimed,
-                "eligible": line.eligible,
-                "paid": line.paid,
-                "deductible": line.deductible,
-                "reasonCode": line.reason_code,
-                "steps": [{"code": s.code, "params": dict(s.params)} for s in line.steps],
-                "explanation": {"fr": line.explanation(FRENCH), "en": line.explanation(ENGLISH)},
-            }
-            for line in sorted(self.lines, key=lambda line: line.treatment_index)
-        ]
 
 
 # ----------------------------------------------------------------------------- the rules

@@ -7,23 +7,19 @@ the explanation. No participant number, date of birth or receipt content.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from claim_adjudication import money_text
 
 from portal_common.aws_clients import client
+from portal_common.claim_events import ClaimStatusChangedV1
+from portal_common.claim_records import PENDING_INFORMATION, ClaimRecord
 from portal_common.claim_types import claim_types
 from portal_common.config import get_settings
 from portal_common.i18n import ENGLISH, language_from_preference, translate
 from portal_common.members import Member
-
-EVENT_SOURCE = "ca.portal.claims"
-STATUS_CHANGED = "ClaimStatusChanged"
-DETAIL_VERSION = "1"
 
 
 class PublishFailed(Exception):
@@ -39,40 +35,12 @@ class StatusChange:
     at: str
 
 
-def status_changed_detail(item: dict[str, Any], change: StatusChange) -> dict[str, Any]:
-    """``ClaimStatusChanged`` detail, version 1 (see docs/events.md)."""
-    detail: dict[str, Any] = {
-        "version": DETAIL_VERSION,
-        "claimId": str(item["claimId"]),
-        "memberKey": str(item["PK"]),
-        "claimType": str(item["claimType"]),
-        "patientId": str(item["patientId"]),
-        "previousStatus": change.previous,
-        "status": change.status,
-        "changedAt": change.at,
-        "totalClaimed": str(item.get("totalClaimed", "0")),
-    }
-    if item.get("totalPaid") is not None and change.status in {"PAID", "PARTIALLY_PAID", "DENIED"}:
-        detail["totalPaid"] = f"{Decimal(str(item['totalPaid'])):.2f}"
-    if change.status == "PENDING_INFORMATION" and item.get("pendingReason"):
-        detail["pendingReason"] = str(item["pendingReason"])
-    return detail
-
-
-def publish_status_changes(item: dict[str, Any], changes: list[StatusChange]) -> None:
+def publish_status_changes(claim: ClaimRecord, changes: list[StatusChange]) -> None:
     """Put one ``ClaimStatusChanged`` per transition (one ``PutEvents`` call)."""
     if not changes:
         return
-    entries = [
-        {
-            "Source": EVENT_SOURCE,
-            "DetailType": STATUS_CHANGED,
-            "Detail": json.dumps(status_changed_detail(item, change)),
-            "EventBusName": get_settings().event_bus_name,
-            "Resources": [],
-        }
-        for change in changes
-    ]
+    bus = get_settings().event_bus_name
+    entries = [ClaimStatusChangedV1.of(claim, c.previous, c.status, c.at).entry(bus) for c in changes]
     response = client("events").put_events(Entries=entries)
     if response.get("FailedEntryCount"):
         raise PublishFailed(f"{response['FailedEntryCount']} ClaimStatusChanged entries refused")
@@ -83,10 +51,9 @@ def claim_type_name(code: str, lang: str) -> str:
     return claim_types().name(code, lang)
 
 
-def email_language(item: dict[str, Any], member: Member | None) -> str:
+def email_language(claim: ClaimRecord, member: Member | None) -> str:
     """The claim's language (the member's preference at submission), else the profile's."""
-    preferred = item.get("language") or (member.language if member else None)
-    return language_from_preference(str(preferred) if preferred else None)
+    return language_from_preference(claim.language or (member.language if member else None))
 
 
 @dataclass(frozen=True)
@@ -99,51 +66,51 @@ class Email:
     html: str
 
 
-def render_email(item: dict[str, Any], member: Member, lang: str) -> Email | None:
+def render_email(claim: ClaimRecord, member: Member, lang: str) -> Email | None:
     """The notification for the claim's current status, or ``None`` when the member has no e-mail."""
     if not member.email:
         return None
-    status = str(item["status"])
-    submitted = datetime.fromisoformat(str(item["submittedAt"]).replace("Z", "+00:00")).date().isoformat()
-    person = member.person(str(item["patientId"]))
-    claim_id = str(item["claimId"])
+    status = claim.status
+    submitted = datetime.fromisoformat(claim.submitted_at.replace("Z", "+00:00")).date().isoformat()
+    person = member.person(claim.patient_id)
+    claim_id = claim.claim_id
     first_name = member.first_name
     status_text = translate(f"adjudication.status.{status}", lang)
-    params = {"claimId": claim_id, "claimType": claim_type_name(str(item["claimType"]), lang), "submittedOn": submitted}
+    params = {"claimId": claim_id, "claimType": claim_type_name(claim.claim_type, lang), "submittedOn": submitted}
     paragraphs: list[str] = [translate("adjudication.email.greeting", lang, firstName=first_name)]
     rows: list[list[str]] = []
     key = "en" if lang == ENGLISH else "fr"
-    if status == "PENDING_INFORMATION":
+    total_paid = claim.total_paid or Decimal("0")
+    if status == PENDING_INFORMATION:
         paragraphs.append(translate("adjudication.email.introPending", lang, **params))
         paragraphs.append(translate("adjudication.email.status", lang, status=status_text))
-        reason = str(item.get("pendingReason") or "RECEIPT_MISSING")
+        reason = claim.pending_reason or "RECEIPT_MISSING"
         paragraphs.append(translate(f"adjudication.pending.{reason}", lang))
     else:
         paragraphs.append(translate("adjudication.email.intro", lang, **params))
         paragraphs.append(translate("adjudication.email.status", lang, status=status_text))
         if person is not None:
             paragraphs.append(translate("adjudication.email.patient", lang, patient=person.first_name))
-        total_paid = Decimal(str(item.get("totalPaid", "0")))
         paragraphs.append(
             translate(
                 "adjudication.email.totals",
                 lang,
-                claimed=money_text(Decimal(str(item.get("totalClaimed", "0"))), lang),
+                claimed=money_text(claim.total_claimed, lang),
                 paid=money_text(total_paid, lang),
             )
         )
-        for line in (item.get("adjudication") or {}).get("lines", []):
-            explanation = line.get("explanation") or {}
+        for line in claim.adjudication.lines if claim.adjudication is not None else []:
+            explanation = line.explanation if isinstance(line.explanation, dict) else {}
             rows.append(
                 [
-                    str(line.get("dateOfService", "")),
-                    money_text(Decimal(str(line["claimed"])), lang),
-                    money_text(Decimal(str(line["eligible"])), lang),
-                    money_text(Decimal(str(line["paid"])), lang),
-                    str(explanation.get(key) or explanation.get("fr") or ""),
+                    line.date_of_service or "",
+                    money_text(line.claimed, lang),
+                    money_text(line.eligible, lang),
+                    money_text(line.paid, lang),
+                    explanation.get(key) or explanation.get("fr") or "",
                 ]
             )
-    closing = [translate("adjudication.email.payment", lang)] if Decimal(str(item.get("totalPaid", "0"))) > 0 else []
+    closing = [translate("adjudication.email.payment", lang)] if total_paid > 0 else []
     closing.append(translate("adjudication.email.footer", lang))
     subject = translate("adjudication.email.subject", lang, claimId=claim_id, status=status_text)
     text = _text_body(paragraphs, rows, closing, lang)

@@ -23,7 +23,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import adjudication_store as store
 from claim_adjudication import DrugRuling, adjudicate, usage_keys
@@ -31,6 +30,8 @@ from claim_drug_ruling import drug_ruling
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
 from portal_common import clock
+from portal_common.claim_events import ClaimSubmittedV1
+from portal_common.claim_records import FINAL_STATUSES, PENDING_INFORMATION, REJECTED, UPLOADED, ClaimRecord
 from portal_common.log import get_logger
 from portal_common.members import Member, get_member
 from portal_common.plans import Plan, get_plan
@@ -59,14 +60,14 @@ class TooMuchContention(Exception):
 class Notifier:
     """Side effects after a transition (replaceable in tests)."""
 
-    publish: Callable[[dict[str, Any], list[StatusChange]], None] = publish_status_changes
-    email: Callable[[dict[str, Any], Member | None], None] = field(default=lambda item, member: _email(item, member))
+    publish: Callable[[ClaimRecord, list[StatusChange]], None] = publish_status_changes
+    email: Callable[[ClaimRecord, Member | None], None] = field(default=lambda claim, member: _email(claim, member))
 
 
-def _email(item: dict[str, Any], member: Member | None) -> None:
+def _email(claim: ClaimRecord, member: Member | None) -> None:
     if member is None:
         return
-    email = render_email(item, member, email_language(item, member))
+    email = render_email(claim, member, email_language(claim, member))
     if email is not None:
         send_email(email)
 
@@ -82,14 +83,11 @@ class Outcome:
     replay: bool = False
 
 
-NOTIFIED_STATUSES = store.FINAL_STATUSES | {"PENDING_INFORMATION"}
-
-
 def process_claim(
     pk: str,
     claim_id: str,
     *,
-    expected: dict[str, Any] | None = None,
+    expected: ClaimSubmittedV1 | None = None,
     notifier: Notifier | None = None,
     now: Callable[[], str] = clock.now_iso,
 ) -> Outcome:
@@ -98,87 +96,88 @@ def process_claim(
     changes: list[StatusChange] = []
     member: Member | None = None
     attempts = 0
-    item: dict[str, Any] | None = None
+    claim: ClaimRecord | None = None
     for _ in range(MAX_ATTEMPTS * 3):
-        if item is None:
-            item = store.load_claim(pk, claim_id)
-            if item is None:
+        if claim is None:
+            claim = store.load_claim(pk, claim_id)
+            if claim is None:
                 raise ClaimNotFound(claim_id)
-            _check_matches(item, expected)
-        status = str(item["status"])
-        if status in store.FINAL_STATUSES or (status == "PENDING_INFORMATION" and changes):
-            return _finish(item, member, changes, notifier, attempts, replay=not changes)
-        if status == "PENDING_INFORMATION" and _pending_reason(item) is not None:
-            return _finish(item, member, changes, notifier, attempts, replay=True)  # still waiting
+            _check_matches(claim, expected)
+        status = claim.status
+        if status in FINAL_STATUSES or (status == PENDING_INFORMATION and changes):
+            return _finish(claim, member, changes, notifier, attempts, replay=not changes)
+        if status == PENDING_INFORMATION and _pending_reason(claim) is not None:
+            return _finish(claim, member, changes, notifier, attempts, replay=True)  # still waiting
         try:
-            if status in {"SUBMITTED", "PENDING_INFORMATION"}:
+            if status in {"SUBMITTED", PENDING_INFORMATION}:
                 at = now()
-                item = store.transition(item, "IN_REVIEW", at)
+                claim = store.transition(claim, "IN_REVIEW", at)
                 changes.append(StatusChange(status, "IN_REVIEW", at))
                 continue
             if status != "IN_REVIEW":
                 raise ClaimMismatch(f"unexpected status {status}")
-            pending = _pending_reason(item)
+            pending = _pending_reason(claim)
             if pending is not None:
                 at = now()
-                item = store.transition(item, "PENDING_INFORMATION", at, pendingReason=pending)
-                changes.append(StatusChange("IN_REVIEW", "PENDING_INFORMATION", at))
+                claim = store.transition(claim, PENDING_INFORMATION, at, pending_reason=pending)
+                changes.append(StatusChange("IN_REVIEW", PENDING_INFORMATION, at))
                 continue
             if member is None:
-                member = _member_of(item)
+                member = _member_of(claim)
             attempts += 1
             if attempts > MAX_ATTEMPTS:
                 raise TooMuchContention(claim_id)
             at = now()
-            item = _adjudicate_and_commit(item, member, at)
-            changes.append(StatusChange("IN_REVIEW", str(item["status"]), at))
+            claim = _adjudicate_and_commit(claim, member, at)
+            changes.append(StatusChange("IN_REVIEW", claim.status, at))
         except store.ConcurrentUpdate:
             # Someone else moved the claim, or a running total changed: read again.
-            item = None
+            claim = None
             if attempts:
                 time.sleep(random.uniform(0, 0.02 * attempts))
     raise TooMuchContention(claim_id)
 
 
-def _check_matches(item: dict[str, Any], expected: dict[str, Any] | None) -> None:
-    if not expected:
+def _check_matches(claim: ClaimRecord, expected: ClaimSubmittedV1 | None) -> None:
+    if expected is None:
         return
-    for name in ("claimType", "patientId"):
-        if name in expected and str(item.get(name)) != str(expected[name]):
-            raise ClaimMismatch(f"event {name} does not match the claim")
+    if claim.claim_type != expected.claim_type:
+        raise ClaimMismatch("event claimType does not match the claim")
+    if claim.patient_id != expected.patient_id:
+        raise ClaimMismatch("event patientId does not match the claim")
 
 
-def _pending_reason(item: dict[str, Any]) -> str | None:
+def _pending_reason(claim: ClaimRecord) -> str | None:
     """Why the claim cannot be adjudicated yet: a receipt rejected, or not uploaded."""
-    statuses = store.receipt_statuses(str(item["PK"]), [str(r) for r in item.get("receiptIds") or []])
-    if any(s == "REJECTED" for s in statuses.values()):
+    statuses = store.receipt_statuses(claim.member_key, claim.receipt_ids)
+    if any(s == REJECTED for s in statuses.values()):
         return "RECEIPT_REJECTED"
-    if any(s != "UPLOADED" for s in statuses.values()):
+    if any(s != UPLOADED for s in statuses.values()):
         return "RECEIPT_MISSING"
     return None
 
 
-def _member_of(item: dict[str, Any]) -> Member | None:
-    return get_member(str(item["contractNumber"]), str(item["participantNumber"]))
+def _member_of(claim: ClaimRecord) -> Member | None:
+    return get_member(claim.contract_number, claim.participant_number)
 
 
-def _plan_of(item: dict[str, Any], member: Member | None) -> Plan:
-    plan_id = str(item.get("planId") or (member.plan_id if member else ""))
+def _plan_of(claim: ClaimRecord, member: Member | None) -> Plan:
+    plan_id = claim.plan_id or (member.plan_id if member else "")
     plan = get_plan(plan_id) if plan_id else None
     if plan is None:
         raise PlanNotFound(plan_id or "(none)")
     return plan
 
 
-def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str) -> dict[str, Any]:
-    claim = store.claim_from_item(item)
-    plan = _plan_of(item, member)
+def _adjudicate_and_commit(claim: ClaimRecord, member: Member | None, at: str) -> ClaimRecord:
+    to_adjudicate = store.claim_to_adjudicate(claim)
+    plan = _plan_of(claim, member)
     ruling: DrugRuling | None = None
-    if claim.is_drug:
-        ruling = drug_ruling(plan, claim)
-    usage = store.read_usage(str(item["PK"]), usage_keys(plan, claim))
-    result = adjudicate(plan, member, claim, usage, ruling)
-    committed = store.commit_adjudication(item, result, at)
+    if to_adjudicate.is_drug:
+        ruling = drug_ruling(plan, to_adjudicate)
+    usage = store.read_usage(claim.member_key, usage_keys(plan, to_adjudicate))
+    result = adjudicate(plan, member, to_adjudicate, usage, ruling)
+    committed = store.commit_adjudication(claim, result, at)
     logger.info(
         "claim adjudicated",
         extra={"claimId": claim.claim_id, "status": result.status, "lines": len(result.lines)},
@@ -187,7 +186,7 @@ def _adjudicate_and_commit(item: dict[str, Any], member: Member | None, at: str)
 
 
 def _finish(
-    item: dict[str, Any],
+    claim: ClaimRecord,
     member: Member | None,
     changes: list[StatusChange],
     notifier: Notifier,
@@ -195,16 +194,16 @@ def _finish(
     *,
     replay: bool,
 ) -> Outcome:
-    status = str(item["status"])
-    if item.get("notifiedStatus") != status:
+    status = claim.status
+    if claim.notified_status != status:
         if not changes:
             # A previous delivery committed but stopped before notifying: notify now.
-            history = item.get("statusHistory") or []
-            previous = str(history[-2]["status"]) if len(history) >= 2 else "IN_REVIEW"
-            at = str(history[-1]["at"]) if history else clock.now_iso()
+            history = claim.status_history
+            previous = history[-2].status if len(history) >= 2 else "IN_REVIEW"
+            at = history[-1].at if history else clock.now_iso()
             changes = [StatusChange(previous, status, at)]
-        member = member if member is not None else _member_of(item)
-        notifier.publish(item, changes)
-        notifier.email(item, member)
-        store.mark_notified(item, status)
-    return Outcome(str(item["claimId"]), status, tuple(changes), attempts, replay)
+        member = member if member is not None else _member_of(claim)
+        notifier.publish(claim, changes)
+        notifier.email(claim, member)
+        store.mark_notified(claim, status)
+    return Outcome(claim.claim_id, status, tuple(changes), attempts, replay)

@@ -8,9 +8,7 @@ event source mapping bisects and, after its retries, sends it to the failure que
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,41 +16,19 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from portal_common.aws_clients import client
+from portal_common.claim_events import ClaimSubmittedV1
+from portal_common.claim_records import ClaimRecord
 from portal_common.config import get_settings
 from portal_common.dynamo import from_item
 from portal_common.log import get_logger
-from portal_common.models import money_to_str
 
 logger = get_logger("claim-stream-publisher")
 get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-SOURCE = "ca.portal.claims"
-DETAIL_TYPE = "ClaimSubmitted"
-DETAIL_VERSION = "1"
-
 
 class PublishError(Exception):
     """The bus did not accept an event."""
-
-
-def claim_submitted_detail(claim: dict[str, Any]) -> dict[str, Any]:
-    """The versioned ``ClaimSubmitted`` detail of a claim item (see docs/events.md)."""
-    return {
-        "version": DETAIL_VERSION,
-        "claimId": claim["claimId"],
-        "memberKey": claim["PK"],
-        "contractNumber": claim.get("contractNumber"),
-        "planId": claim.get("planId"),
-        "claimType": claim["claimType"],
-        "category": claim.get("category"),
-        "patientId": claim["patientId"],
-        "providerId": claim.get("providerId"),
-        "submittedAt": claim["submittedAt"],
-        "totalClaimed": money_to_str(Decimal(str(claim["totalClaimed"]))),
-        "treatmentCount": len(claim.get("treatments", [])),
-        "language": claim.get("language", "fr"),
-    }
 
 
 def put_events_on_bus(entries: list[dict[str, Any]]) -> None:
@@ -69,22 +45,12 @@ def make_record_handler(publish: Callable[[list[dict[str, Any]]], None]) -> Call
     def handle(record: DynamoDBRecord) -> None:
         if record.raw_event.get("eventName") != "INSERT":
             return
-        image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-        claim = from_item(image) or {}
-        if claim.get("entityType") != "CLAIM":
+        image = from_item((record.raw_event.get("dynamodb") or {}).get("NewImage") or {}) or {}
+        if not ClaimRecord.is_claim_item(image):
             return
-        detail = claim_submitted_detail(claim)
-        publish(
-            [
-                {
-                    "Source": SOURCE,
-                    "DetailType": DETAIL_TYPE,
-                    "Detail": json.dumps(detail, separators=(",", ":")),
-                    "EventBusName": get_settings().event_bus_name,
-                }
-            ]
-        )
-        logger.info("ClaimSubmitted published", extra={"claim_id": detail["claimId"]})
+        event = ClaimSubmittedV1.of(ClaimRecord.from_item(image))
+        publish([event.entry(get_settings().event_bus_name)])
+        logger.info("ClaimSubmitted published", extra={"claim_id": event.claim_id})
 
     return handle
 

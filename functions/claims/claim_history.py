@@ -9,11 +9,22 @@ submitted (what the member chose then), so no provider look-up is needed.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from claim_store import CLAIM_KEY_NAMES, STATUS_KEY_NAMES, get_claim, list_claims
+from claims_models import (
+    Adjudication,
+    AdjudicationLine,
+    ClaimDetail,
+    ClaimList,
+    ClaimSummary,
+    PatientRef,
+    ProviderRef,
+    StatusChange,
+    TreatmentOut,
+)
 
+from portal_common.claim_records import AdjudicationRecord, ClaimRecord
 from portal_common.claim_types import claim_types
 from portal_common.members import Member
 from portal_common.models import money_to_str
@@ -23,89 +34,84 @@ from portal_common.problems import NotFound
 CLAIM_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
-def _money(value: Any) -> str:
-    return money_to_str(Decimal(str(value)))
-
-
-def summary(item: dict[str, Any], member: Member, lang: str) -> dict[str, Any]:
-    """A claim as a list entry."""
-    person = member.person(str(item.get("patientId")))
-    body: dict[str, Any] = {
-        "claimId": item["claimId"],
-        "claimType": item["claimType"],
-        "claimTypeName": claim_types().name(str(item["claimType"]), lang),
-        "patient": {"personId": item["patientId"], "firstName": person.first_name if person else ""},
-        "status": item["status"],
-        "submittedAt": item["submittedAt"],
-        "totalClaimed": _money(item["totalClaimed"]),
+def _summary_fields(claim: ClaimRecord, member: Member, lang: str) -> dict[str, Any]:
+    """The fields of a list entry (the detail has them too)."""
+    person = member.person(claim.patient_id)
+    provider = None
+    if claim.provider_id:
+        provider = ProviderRef(provider_id=claim.provider_id, display_name=claim.provider_display_name or "")
+    return {
+        "claim_id": claim.claim_id,
+        "claim_type": claim.claim_type,
+        "claim_type_name": claim_types().name(claim.claim_type, lang),
+        "patient": PatientRef(person_id=claim.patient_id, first_name=person.first_name if person else ""),
+        "provider": provider,
+        "status": claim.status,
+        "submitted_at": claim.submitted_at,
+        "total_claimed": money_to_str(claim.total_claimed),
+        "total_paid": money_to_str(claim.total_paid) if claim.total_paid is not None else None,
     }
-    if item.get("providerId"):
-        body["provider"] = {"providerId": item["providerId"], "displayName": item.get("providerDisplayName") or ""}
-    if item.get("totalPaid") is not None:
-        body["totalPaid"] = _money(item["totalPaid"])
-    return body
 
 
-def page(member: Member, lang: str, *, status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+def page(member: Member, lang: str, *, status: str | None, limit: int, cursor: str | None) -> ClaimList:
     """``GET /v1/claims``: one page, newest first, with an opaque cursor scoped to member and filter."""
     scope = f"claims|{member.key}|{status or '*'}"
     start = decode_cursor(cursor, scope, STATUS_KEY_NAMES if status else CLAIM_KEY_NAMES)
-    items, last = list_claims(member.key, status=status, limit=limit, start_key=start)
-    return {"items": [summary(i, member, lang) for i in items], "nextCursor": encode_cursor(last, scope)}
+    claims, last = list_claims(member.key, status=status, limit=limit, start_key=start)
+    return ClaimList(
+        items=[ClaimSummary(**_summary_fields(c, member, lang)) for c in claims],
+        next_cursor=encode_cursor(last, scope),
+    )
 
 
-def detail(member: Member, claim_id: str, lang: str) -> dict[str, Any]:
+def detail(member: Member, claim_id: str, lang: str) -> ClaimDetail:
     """``GET /v1/claims/{claimId}``: the claim as submitted, its status history and adjudication."""
     if not CLAIM_ID.match(claim_id):
         raise NotFound("CLAIM_NOT_FOUND")
-    item = get_claim(member.key, claim_id)
-    if item is None:
+    claim = get_claim(member.key, claim_id)
+    if claim is None:
         raise NotFound("CLAIM_NOT_FOUND")
-    body = summary(item, member, lang)
-    treatments = []
-    for t in item.get("treatments", []):
-        out = {k: v for k, v in t.items() if k != "amount"}
-        out["amount"] = _money(t["amount"])
-        if "quantity" in out:
-            out["quantity"] = int(out["quantity"])
-        treatments.append(out)
-    drug = item.get("drug")
-    if isinstance(drug, dict) and drug.get("quantity") is not None:
-        drug = {**drug, "quantity": str(drug["quantity"])}
-    body.update(
-        {
-            "category": item.get("category"),
-            "answers": item.get("answers", {}),
-            "treatments": treatments,
-            "receiptIds": list(item.get("receiptIds", [])),
-            "statusHistory": [{"status": h["status"], "at": h["at"]} for h in item.get("statusHistory", [])],
-        }
+    treatments = [
+        TreatmentOut(
+            date_of_service=t.date_of_service,
+            amount=money_to_str(t.amount),
+            description=t.description,
+            quantity=t.quantity,
+            procedure_code=t.procedure_code,
+            tooth_number=t.tooth_number,
+        )
+        for t in claim.treatments
+    ]
+    drug = claim.drug.to_map() if claim.drug is not None else None
+    if drug and claim.drug is not None and claim.drug.quantity is not None:
+        drug["quantity"] = str(claim.drug.quantity)
+    return ClaimDetail(
+        **_summary_fields(claim, member, lang),
+        category=claim.category,
+        answers=claim.answers,
+        treatments=treatments,
+        drug=drug or None,
+        receipt_ids=list(claim.receipt_ids),
+        additional_info=claim.additional_info or None,
+        status_history=[StatusChange(status=h.status, at=h.at) for h in claim.status_history],
+        adjudication=_adjudication(claim.adjudication, lang) if claim.adjudication is not None else None,
     )
-    if drug:
-        body["drug"] = drug
-    if item.get("additionalInfo"):
-        body["additionalInfo"] = item["additionalInfo"]
-    adjudication = item.get("adjudication")
-    if isinstance(adjudication, dict):
-        body["adjudication"] = _adjudication(adjudication, lang)
-    return body
 
 
-def _adjudication(adj: dict[str, Any], lang: str) -> dict[str, Any]:
+def _adjudication(adj: AdjudicationRecord, lang: str) -> Adjudication:
     lines = []
-    for line in adj.get("lines", []):
-        explanation = line.get("explanation")
-        if isinstance(explanation, dict):  # the processor may store both languages
+    for line in adj.lines:
+        explanation = line.explanation
+        if isinstance(explanation, dict):  # the processor stores both languages
             explanation = explanation.get("en" if lang.startswith("en") else "fr")
-        out: dict[str, Any] = {
-            "treatmentIndex": int(line.get("treatmentIndex", 0)),
-            "claimed": _money(line.get("claimed", 0)),
-            "eligible": _money(line.get("eligible", 0)),
-            "paid": _money(line.get("paid", 0)),
-        }
-        if line.get("reasonCode"):
-            out["reasonCode"] = line["reasonCode"]
-        if explanation:
-            out["explanation"] = str(explanation)
-        lines.append(out)
-    return {"lines": lines, "totalPaid": _money(adj.get("totalPaid", 0)), "processedAt": adj.get("processedAt")}
+        lines.append(
+            AdjudicationLine(
+                treatment_index=line.treatment_index,
+                claimed=money_to_str(line.claimed),
+                eligible=money_to_str(line.eligible),
+                paid=money_to_str(line.paid),
+                reason_code=line.reason_code or None,
+                explanation=str(explanation) if explanation else None,
+            )
+        )
+    return Adjudication(lines=lines, total_paid=money_to_str(adj.total_paid), processed_at=adj.processed_at)

@@ -2,7 +2,8 @@
 
 Submission is one ``TransactWriteItems`` (all or nothing):
 
-1. the claim (``PK=MEMBER#…``, ``SK=CLAIM#<claimId>``, status index ``GSI1``), if absent;
+1. the claim (:class:`~portal_common.claim_records.ClaimRecord`: ``PK=MEMBER#…``,
+   ``SK=CLAIM#<claimId>``, status index ``GSI1``), if absent;
 2. an idempotency marker ``SK=IDEMPOTENCY#<sha256(key)>`` with the payload hash, if absent: even
    if the Powertools record were lost or expired, one key never makes two claims;
 3. each receipt, marked attached (``claimId``) on condition that it is the member's, ``UPLOADED``
@@ -17,16 +18,19 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
-from receipt_store import UPLOADED, receipt_key
+from claims_models import ClaimCreated
 
 from portal_common import clock
 from portal_common.aws_clients import client
+from portal_common.claim_records import ClaimRecord, ReceiptRecord, StoredModel, status_index_pk
 from portal_common.config import get_settings
 from portal_common.directory_keys import push_recent, recent_providers_key
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
+from portal_common.models import money_to_str
 from portal_common.problems import Conflict, FieldError, ValidationFailed
 
 MARKER_TTL_SECONDS = 30 * 24 * 3600
@@ -37,74 +41,68 @@ _ATTEMPTS = 4
 class ClaimWrite:
     """What the submission transaction writes."""
 
-    claim: dict[str, Any]
-    member_key: str
+    claim: ClaimRecord
     idempotency_key: str
     payload_hash: str
-    receipt_ids: list[str]
-    provider_id: str | None
 
 
-def marker_key(member_key: str, idempotency_key: str) -> dict[str, str]:
-    """Key of the idempotency marker of a member's key (the key itself is not stored)."""
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return {"PK": member_key, "SK": f"IDEMPOTENCY#{digest}"}
+class IdempotencyMarker(StoredModel):
+    """``SK=IDEMPOTENCY#<sha256(key)>`` in the member's partition: the claim a key made, and the
+    hash of the body that made it (the key itself is not stored)."""
+
+    claim_id: str
+    payload_hash: str
+    submitted_at: str
+    total_claimed: Decimal
+    expires_at: int | None = None
+
+    @staticmethod
+    def key(member_key: str, idempotency_key: str) -> dict[str, str]:
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        return {"PK": member_key, "SK": f"IDEMPOTENCY#{digest}"}
+
+    def to_item(self, member_key: str, idempotency_key: str) -> dict[str, Any]:
+        return {**self.key(member_key, idempotency_key), "entityType": "IDEMPOTENCY_MARKER", **self.to_map()}
 
 
 def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[str, Any]]:
     table = get_settings().claims_table
     claim = write.claim
+    marker = IdempotencyMarker(
+        claim_id=claim.claim_id,
+        payload_hash=write.payload_hash,
+        submitted_at=claim.submitted_at,
+        total_claimed=claim.total_claimed,
+        expires_at=clock.epoch() + MARKER_TTL_SECONDS,
+    )
     items: list[dict[str, Any]] = [
-        {"Put": {"TableName": table, "Item": to_item(claim), "ConditionExpression": "attribute_not_exists(PK)"}},
         {
             "Put": {
                 "TableName": table,
-                "Item": to_item(
-                    {
-                        **marker_key(write.member_key, write.idempotency_key),
-                        "entityType": "IDEMPOTENCY_MARKER",
-                        "claimId": claim["claimId"],
-                        "payloadHash": write.payload_hash,
-                        "submittedAt": claim["submittedAt"],
-                        "totalClaimed": claim["totalClaimed"],
-                        "expiresAt": clock.epoch() + MARKER_TTL_SECONDS,
-                    }
-                ),
+                "Item": to_item(claim.to_item()),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        {
+            "Put": {
+                "TableName": table,
+                "Item": to_item(marker.to_item(claim.member_key, write.idempotency_key)),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         },
     ]
-    for receipt_id in write.receipt_ids:
-        items.append(
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": to_item(receipt_key(receipt_id)),
-                    "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
-                    "ConditionExpression": (
-                        "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)"
-                    ),
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": to_item(
-                        {
-                            ":claim": claim["claimId"],
-                            ":at": claim["submittedAt"],
-                            ":member": write.member_key,
-                            ":uploaded": UPLOADED,
-                        }
-                    ),
-                }
-            }
-        )
-    if write.provider_id:
-        key = recent_providers_key(write.member_key, claim["claimType"])
+    for receipt_id in claim.receipt_ids:
+        attach = ReceiptRecord.attach_update(receipt_id, claim.member_key, claim.claim_id, claim.submitted_at)
+        items.append({"Update": {"TableName": table, **attach}})
+    if claim.provider_id:
+        key = recent_providers_key(claim.member_key, claim.claim_type)
         current = recent or {}
         version = int(current.get("version", 0))
         new_item = {
             **key,
             "entityType": "RECENT_PROVIDERS",
-            "claimType": claim["claimType"],
-            "providers": push_recent(list(current.get("providers", [])), write.provider_id, claim["submittedAt"]),
+            "claimType": claim.claim_type,
+            "providers": push_recent(list(current.get("providers", [])), claim.provider_id, claim.submitted_at),
             "version": version + 1,
         }
         condition = "attribute_not_exists(PK)" if not current else "version = :v"
@@ -115,25 +113,34 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
     return items
 
 
-def _replay(write: ClaimWrite) -> dict[str, Any]:
+def _replay(write: ClaimWrite) -> ClaimCreated:
     """The claim an earlier request with the same key made, or ``409`` if its body differed."""
-    marker = get_item(get_settings().claims_table, marker_key(write.member_key, write.idempotency_key), consistent=True)
-    if marker is None:  # the condition failed on something else; let the caller retry
+    key = IdempotencyMarker.key(write.claim.member_key, write.idempotency_key)
+    item = get_item(get_settings().claims_table, key, consistent=True)
+    if item is None:  # the condition failed on something else; let the caller retry
         raise Conflict("CLAIM_WRITE_CONFLICT")
-    if marker.get("payloadHash") != write.payload_hash:
+    marker = IdempotencyMarker.model_validate(item)
+    if marker.payload_hash != write.payload_hash:
         raise Conflict("IDEMPOTENCY_KEY_REUSED")
-    return {"claimId": marker["claimId"], "submittedAt": marker["submittedAt"], "totalClaimed": marker["totalClaimed"]}
+    return _created(marker.claim_id, marker.submitted_at, marker.total_claimed)
 
 
-def write_claim(write: ClaimWrite) -> dict[str, Any]:
-    """Run the transaction (retrying only a lost race on recent providers)."""
+def _created(claim_id: str, submitted_at: str, total_claimed: Decimal) -> ClaimCreated:
+    return ClaimCreated(
+        claim_id=claim_id, status="SUBMITTED", submitted_at=submitted_at, total_claimed=money_to_str(total_claimed)
+    )
+
+
+def write_claim(write: ClaimWrite) -> ClaimCreated:
+    """Run the transaction (retrying only a lost race on recent providers); the ``201`` body."""
+    claim = write.claim
     table = get_settings().claims_table
     dynamodb = client("dynamodb")
     receipt_offset = 2
     for _attempt in range(_ATTEMPTS):
         recent = None
-        if write.provider_id:
-            recent = get_item(table, recent_providers_key(write.member_key, write.claim["claimType"]), consistent=True)
+        if claim.provider_id:
+            recent = get_item(table, recent_providers_key(claim.member_key, claim.claim_type), consistent=True)
         try:
             dynamodb.transact_write_items(TransactItems=_transaction(write, recent))
         except ClientError as error:
@@ -144,7 +151,7 @@ def write_claim(write: ClaimWrite) -> dict[str, Any]:
                 return _replay(write)
             receipt_failures = [
                 FieldError(f"receiptIds[{i}]", "RECEIPT_ALREADY_USED")
-                for i, reason in enumerate(reasons[receipt_offset : receipt_offset + len(write.receipt_ids)])
+                for i, reason in enumerate(reasons[receipt_offset : receipt_offset + len(claim.receipt_ids)])
                 if reason == "ConditionalCheckFailed"
             ]
             if receipt_failures:
@@ -153,11 +160,7 @@ def write_claim(write: ClaimWrite) -> dict[str, Any]:
                 time.sleep(0.02 * (2**_attempt))
                 continue  # a concurrent claim updated recent providers: read again and retry
             raise
-        return {
-            "claimId": write.claim["claimId"],
-            "submittedAt": write.claim["submittedAt"],
-            "totalClaimed": write.claim["totalClaimed"],
-        }
+        return _created(claim.claim_id, claim.submitted_at, claim.total_claimed)
     raise Conflict("CLAIM_WRITE_CONFLICT")
 
 
@@ -169,29 +172,32 @@ STATUS_KEY_NAMES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
 
 def list_claims(
     member_key: str, *, status: str | None, limit: int, start_key: dict[str, Any] | None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[ClaimRecord], dict[str, Any] | None]:
     """One page of the member's claims, newest first (one ``Query`` with ``Limit``)."""
     table = get_settings().claims_table
     if status:
-        return query(
+        items, last = query(
             table,
             index="GSI1",
             key_condition="GSI1PK = :pk",
-            values={":pk": f"{member_key}#STATUS#{status}"},
+            values={":pk": status_index_pk(member_key, status)},
             forward=False,
             limit=limit,
             start_key=start_key,
         )
-    return query(
-        table,
-        key_condition="PK = :pk AND begins_with(SK, :claim)",
-        values={":pk": member_key, ":claim": "CLAIM#"},
-        forward=False,
-        limit=limit,
-        start_key=start_key,
-    )
+    else:
+        items, last = query(
+            table,
+            key_condition="PK = :pk AND begins_with(SK, :claim)",
+            values={":pk": member_key, ":claim": ClaimRecord.sk_prefix},
+            forward=False,
+            limit=limit,
+            start_key=start_key,
+        )
+    return [ClaimRecord.from_item(item) for item in items], last
 
 
-def get_claim(member_key: str, claim_id: str) -> dict[str, Any] | None:
+def get_claim(member_key: str, claim_id: str) -> ClaimRecord | None:
     """The member's claim by id (``None`` when absent: another member's claim is in another partition)."""
-    return get_item(get_settings().claims_table, {"PK": member_key, "SK": f"CLAIM#{claim_id}"}, consistent=True)
+    item = get_item(get_settings().claims_table, ClaimRecord.key(member_key, claim_id), consistent=True)
+    return ClaimRecord.from_item(item) if item is not None else None

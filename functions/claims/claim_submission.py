@@ -10,31 +10,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from claim_store import ClaimWrite, write_claim
-from claims_models import ClaimSubmission
+from claims_models import ClaimCreated, ClaimSubmission, Treatment
 from member_context import load_member
-from receipt_store import RECEIPT_ID, UPLOADED, receipt_key
+from receipt_store import get_receipts
 
 from portal_common import clock
+from portal_common.claim_records import (
+    UPLOADED,
+    ClaimProvider,
+    ClaimRecord,
+    DrugRecord,
+    ReceiptRecord,
+    StatusEntry,
+    TreatmentRecord,
+    get_claim_provider,
+)
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
-from portal_common.config import get_settings
-from portal_common.directory_keys import provider_key
-from portal_common.dynamo import batch_get, get_item
 from portal_common.identity import Caller
 from portal_common.ids import sortable_id
 from portal_common.members import Member, eligibility_on
-from portal_common.models import money_to_str
+from portal_common.models import DATE_PATTERN, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
-
-_MONEY = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class RuleInputs:
 
     member: Member
     plan: Plan
-    provider: dict[str, Any] | None
-    receipts: dict[str, dict[str, Any]]
+    provider: ClaimProvider | None
+    receipts: dict[str, ReceiptRecord]
     today: date
 
 
@@ -72,7 +75,7 @@ def _check_answer(qid: str, question: Question, value: Any, today: date) -> str 
     if value == "":
         return "REQUIRED"
     if question.type == "date":
-        if not _DATE.match(value):
+        if not DATE_PATTERN.match(value):
             return "INVALID_DATE"
         try:
             parsed = date.fromisoformat(value)
@@ -80,7 +83,7 @@ def _check_answer(qid: str, question: Question, value: Any, today: date) -> str 
             return "INVALID_DATE"
         return "DATE_IN_FUTURE" if parsed > today else None
     if question.type == "amount":
-        return None if _MONEY.match(value) else "INVALID_AMOUNT"
+        return None if MONEY_PATTERN.match(value) else "INVALID_AMOUNT"
     if question.type == "choice":
         return None if value in {c.value for c in question.choices or []} else "NOT_ALLOWED"
     return None
@@ -156,7 +159,7 @@ def check_rules(
             errors.append(FieldError("providerId", "REQUIRED"))
         elif inputs.provider is None:
             errors.append(FieldError("providerId", "UNKNOWN_PROVIDER"))
-        elif inputs.provider.get("providerType") not in claim_type.provider_types:
+        elif inputs.provider.provider_type not in claim_type.provider_types:
             errors.append(FieldError("providerId", "PROVIDER_TYPE_MISMATCH"))
     elif sub.provider_id is not None:
         errors.append(FieldError("providerId", "NOT_ALLOWED"))
@@ -171,12 +174,12 @@ def check_rules(
         receipt = inputs.receipts.get(receipt_id)
         if receipt_id in seen:
             errors.append(FieldError(path, "DUPLICATE"))
-        elif receipt is None or receipt.get("memberKey") != member.key:
+        elif receipt is None or receipt.member_key != member.key:
             errors.append(FieldError(path, "RECEIPT_NOT_FOUND"))
-        elif receipt.get("claimId"):
+        elif receipt.claim_id:
             errors.append(FieldError(path, "RECEIPT_ALREADY_USED"))
-        elif receipt.get("status") != UPLOADED:
-            errors.append(FieldError(path, "RECEIPT_NOT_UPLOADED", {"status": str(receipt.get("status"))}))
+        elif receipt.status != UPLOADED:
+            errors.append(FieldError(path, "RECEIPT_NOT_UPLOADED", {"status": receipt.status}))
         seen.add(receipt_id)
     if claim_type.requires_receipts and not sub.receipt_ids:
         errors.append(FieldError("receiptIds", "RECEIPTS_REQUIRED"))
@@ -193,30 +196,23 @@ def payload_hash(body: Any) -> str:
 
 
 def _load_inputs(sub: ClaimSubmission, member: Member, plan: Plan) -> RuleInputs:
-    settings = get_settings()
-    provider = None
-    if sub.provider_id:
-        provider = get_item(settings.providers_table, provider_key(sub.provider_id))
-    receipts: dict[str, dict[str, Any]] = {}
-    valid_ids = [rid for rid in dict.fromkeys(sub.receipt_ids) if RECEIPT_ID.match(rid)]
-    if valid_ids:
-        for item in batch_get(settings.claims_table, [receipt_key(rid) for rid in valid_ids]):
-            receipts[str(item["receiptId"])] = item
+    provider = get_claim_provider(sub.provider_id) if sub.provider_id else None
+    receipts = get_receipts(list(sub.receipt_ids))
     return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=clock.today())
 
 
-def _treatment_item(treatment: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"dateOfService": treatment.date_of_service.isoformat(), "amount": treatment.amount}
-    for name in ("description", "quantity", "procedure_code", "tooth_number"):
-        value = getattr(treatment, name)
-        if value is not None:
-            item[{"procedure_code": "procedureCode", "tooth_number": "toothNumber"}.get(name, name)] = value
-    return item
+def _treatment_record(treatment: Treatment) -> TreatmentRecord:
+    return TreatmentRecord(
+        date_of_service=treatment.date_of_service.isoformat(),
+        amount=treatment.amount,
+        description=treatment.description,
+        quantity=treatment.quantity,
+        procedure_code=treatment.procedure_code,
+        tooth_number=treatment.tooth_number,
+    )
 
 
-def submit_claim(
-    caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str
-) -> dict[str, Any]:
+def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str) -> ClaimCreated:
     """Check every rule, then write the claim in one conditional transaction; the 201 body."""
     member, plan = load_member(caller)
     catalogue = claim_types()
@@ -226,52 +222,29 @@ def submit_claim(
         raise ValidationFailed(errors=errors)
     claim_type = catalogue.by_code[sub.claim_type]
     submitted_at = clock.now_iso()
-    claim_id = sortable_id()
-    total = sum((t.amount for t in sub.treatments), Decimal("0"))
-    claim: dict[str, Any] = {
-        "PK": member.key,
-        "SK": f"CLAIM#{claim_id}",
-        "entityType": "CLAIM",
-        "claimId": claim_id,
-        "contractNumber": member.contract_number,
-        "participantNumber": member.participant_number,
-        "planId": plan.plan_id,
-        "claimType": claim_type.code,
-        "category": claim_type.category,
-        "patientId": sub.patient_id,
-        "answers": answers,
-        "treatments": [_treatment_item(t) for t in sub.treatments],
-        "receiptIds": list(sub.receipt_ids),
-        "status": "SUBMITTED",
-        "statusHistory": [{"status": "SUBMITTED", "at": submitted_at}],
-        "submittedAt": submitted_at,
-        "totalClaimed": total,
-        "language": "en" if lang.startswith("en") else "fr",
-        "version": 1,
-        "GSI1PK": f"{member.key}#STATUS#SUBMITTED",
-        "GSI1SK": f"{submitted_at}#{claim_id}",
-    }
-    if sub.additional_info:
-        claim["additionalInfo"] = sub.additional_info
-    if sub.drug is not None:
-        claim["drug"] = sub.drug.model_dump(by_alias=True, exclude_none=True)
-    if inputs.provider is not None:
-        claim["providerId"] = sub.provider_id
-        claim["providerDisplayName"] = inputs.provider.get("displayName")
-        claim["providerType"] = inputs.provider.get("providerType")
-    result = write_claim(
-        ClaimWrite(
-            claim=claim,
-            member_key=member.key,
-            idempotency_key=idempotency_key,
-            payload_hash=payload_hash(raw_body),
-            receipt_ids=list(sub.receipt_ids),
-            provider_id=sub.provider_id if inputs.provider is not None else None,
-        )
+    provider = inputs.provider
+    claim = ClaimRecord(
+        member_key=member.key,
+        claim_id=sortable_id(),
+        contract_number=member.contract_number,
+        participant_number=member.participant_number,
+        plan_id=plan.plan_id,
+        claim_type=claim_type.code,
+        category=claim_type.category,
+        patient_id=sub.patient_id,
+        answers=answers,
+        treatments=[_treatment_record(t) for t in sub.treatments],
+        receipt_ids=list(sub.receipt_ids),
+        status="SUBMITTED",
+        status_history=[StatusEntry(status="SUBMITTED", at=submitted_at)],
+        submitted_at=submitted_at,
+        total_claimed=sum((t.amount for t in sub.treatments), Decimal("0")),
+        language="en" if lang.startswith("en") else "fr",
+        version=1,
+        additional_info=sub.additional_info or None,
+        drug=DrugRecord.model_validate(sub.drug.model_dump()) if sub.drug is not None else None,
+        provider_id=sub.provider_id if provider is not None else None,
+        provider_display_name=provider.display_name if provider is not None else None,
+        provider_type=provider.provider_type if provider is not None else None,
     )
-    return {
-        "claimId": result["claimId"],
-        "status": "SUBMITTED",
-        "submittedAt": result["submittedAt"],
-        "totalClaimed": money_to_str(Decimal(str(result["totalClaimed"]))),
-    }
+    return write_claim(ClaimWrite(claim=claim, idempotency_key=idempotency_key, payload_hash=payload_hash(raw_body)))

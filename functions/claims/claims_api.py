@@ -1,7 +1,8 @@
 """HTTP routes of the claims function: /me, claim types, receipts, claim submission and history.
 
 HTTP shape only: each route reads the caller and its inputs, calls a service module, and shapes
-the answer. Errors are ``portal_common.problems`` errors rendered by ``create_app``.
+the answer: a ``200`` route returns the service's output model, other statuses go through
+``portal_common.api.respond``. Errors are ``portal_common.problems`` errors rendered by ``create_app``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import claim_history
+import claim_type_views
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.idempotency import (
@@ -22,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from claim_submission import submit_claim
 from claims_models import (
@@ -41,13 +44,12 @@ from member_context import load_member, me_view
 from pydantic import BaseModel
 from receipt_store import create_receipt, get_receipt, receipt_view
 
-from portal_common.api import create_app, json_response, problem_response, request_language
+from portal_common.api import create_app, problem_response, request_language, respond
 from portal_common.aws_clients import client
 from portal_common.claim_types import Category, claim_types
 from portal_common.config import get_settings
 from portal_common.identity import Caller, caller_from_event
 from portal_common.log import get_logger
-from portal_common.models import dump
 from portal_common.problems import Conflict, NotFound, invalid_field
 
 logger = get_logger("claims")
@@ -87,14 +89,6 @@ def _ok(model: type[BaseModel]) -> dict[int, Any]:
     return {200: {"description": "OK", "content": {"application/json": {"model": model}}}}
 
 
-def _send(model: type[BaseModel], body: dict[str, Any], status: int = 200) -> Response[str]:
-    """Validate ``body`` against its response model, then send it without null fields."""
-    out = dump(model.model_validate(body))
-    if "next_cursor" in model.model_fields:
-        out.setdefault("nextCursor", None)  # the contract spells the end of a list as null
-    return json_response(out, status=status)
-
-
 def _caller() -> Caller:
     return caller_from_event(app.current_event.raw_event)
 
@@ -107,11 +101,11 @@ def _lang() -> str:
 
 
 @app.get("/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=_ok(MeOut))
-def get_me() -> Response[str]:
+def get_me() -> MeOut:
     """Profile, plan and the persons covered under the certificate with their eligibility today."""
     caller = _caller()
     member, plan = load_member(caller)
-    return _send(MeOut, me_view(member, plan, caller, _lang()))
+    return me_view(member, plan, caller, _lang())
 
 
 # ---------------------------------------------------------------- claim types
@@ -121,14 +115,11 @@ def get_me() -> Response[str]:
 def list_claim_types(
     q: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[Category | None, Query()] = None,
-) -> Response[str]:
+) -> ClaimTypeList:
     """Types covered by the caller's plan matching ``q`` (names and synonyms, both languages, case and
     accents ignored); ``Autre``/``Other`` lists the OTHER category."""
     _, plan = load_member(_caller())
-    catalogue = claim_types()
-    lang = _lang()
-    found = [t for t in catalogue.search(q, category) if catalogue.is_covered(t.code, plan)]
-    return _send(ClaimTypeList, {"items": [catalogue.render(t.code, lang, plan) for t in found]})
+    return claim_type_views.covered_types(q, category, _lang(), plan)
 
 
 @app.get(
@@ -137,13 +128,13 @@ def list_claim_types(
     tags=["Claim types"],
     responses=_ok(ClaimTypeOut),
 )
-def get_claim_type(code: str) -> Response[str]:
+def get_claim_type(code: str) -> ClaimTypeOut:
     """A claim type rendered for the caller's plan (``covered`` says whether the plan pays it)."""
     _, plan = load_member(_caller())
     catalogue = claim_types()
     if catalogue.get(code) is None:
         raise NotFound("CLAIM_TYPE_NOT_FOUND")
-    return _send(ClaimTypeOut, catalogue.render(code, _lang(), plan))
+    return claim_type_views.render(catalogue, code, _lang(), plan)
 
 
 # ---------------------------------------------------------------- receipts
@@ -158,14 +149,13 @@ def get_claim_type(code: str) -> Response[str]:
 def post_receipt(body: ReceiptRequest) -> Response[str]:
     """A presigned POST whose policy enforces the exact key, the declared type and size (≤ 10 MiB)."""
     caller = _caller()
-    created = create_receipt(caller.member_key, body.file_name, body.content_type, body.size_bytes)
-    return _send(ReceiptCreated, created, status=201)
+    return respond(create_receipt(caller.member_key, body.file_name, body.content_type, body.size_bytes), 201)
 
 
 @app.get("/receipts/<receiptId>", summary="A receipt's status", tags=["Receipts"], responses=_ok(ReceiptOut))
-def get_receipt_status(receiptId: str) -> Response[str]:
+def get_receipt_status(receiptId: str) -> ReceiptOut:
     """``PENDING_UPLOAD`` until the uploaded object is checked, then ``UPLOADED`` or ``REJECTED``."""
-    return _send(ReceiptOut, receipt_view(get_receipt(_caller().member_key, receiptId)))
+    return receipt_view(get_receipt(_caller().member_key, receiptId))
 
 
 # ---------------------------------------------------------------- claims
@@ -180,8 +170,9 @@ def _idempotent_submit(table: str, dynamodb: Any) -> Any:
         persistence_store=persistence,
         config=_idempotency_config,
         key_prefix="claims-submit",
+        output_serializer=PydanticSerializer(ClaimCreated),
     )
-    def run(*, request: dict[str, Any], caller: Caller, submission: ClaimSubmission, lang: str) -> dict[str, Any]:
+    def run(*, request: dict[str, Any], caller: Caller, submission: ClaimSubmission, lang: str) -> ClaimCreated:
         return submit_claim(caller, submission, request["body"], request["key"], lang)
 
     return run
@@ -212,10 +203,10 @@ def post_claim(body: ClaimSubmission) -> Response[str]:
     key = _idempotency_key()
     raw = app.current_event.json_body
     run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
-    created = run(
+    created: ClaimCreated = run(
         request={"member": caller.member_key, "key": key, "body": raw}, caller=caller, submission=body, lang=_lang()
     )
-    return json_response(created, status=201, headers={"Location": f"/v1/claims/{created['claimId']}"})
+    return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
 
 
 @app.get("/claims", summary="Claim history, newest first", tags=["Claims"], responses=_ok(ClaimList))
@@ -223,17 +214,17 @@ def get_claims(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     status: Annotated[ClaimStatus | None, Query()] = None,
-) -> Response[str]:
+) -> ClaimList:
     """One page of the member's claims (and their dependants'), optionally with one status."""
     member, _ = load_member(_caller())
-    return _send(ClaimList, claim_history.page(member, _lang(), status=status, limit=limit, cursor=cursor))
+    return claim_history.page(member, _lang(), status=status, limit=limit, cursor=cursor)
 
 
 @app.get("/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=_ok(ClaimDetail))
-def get_claim(claimId: str) -> Response[str]:
+def get_claim(claimId: str) -> ClaimDetail:
     """The claim as submitted, its status history and, once processed, its adjudication."""
     member, _ = load_member(_caller())
-    return _send(ClaimDetail, claim_history.detail(member, claimId, _lang()))
+    return claim_history.detail(member, claimId, _lang())
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+
+from claims_models import MeOut, PersonOut, PlanRef
 
 from portal_common import clock
 from portal_common.i18n import translate
@@ -24,7 +25,7 @@ def load_member(caller: Caller) -> tuple[Member, Plan]:
     return member, plan
 
 
-def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date | None = None) -> dict[str, Any]:
+def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date | None = None) -> MeOut:
     """The contract's ``GET /v1/me`` body: profile, plan, and each person's eligibility today."""
     on = today or clock.today()
     persons = []
@@ -32,25 +33,26 @@ def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date |
         if not person.in_roster:
             continue
         verdict = eligibility_on(person, member, plan, on)
-        body: dict[str, Any] = {
-            "personId": person.person_id,
-            "firstName": person.first_name,
-            "lastName": person.last_name,
-            "relationship": person.relationship,
-            "dateOfBirth": person.date_of_birth.isoformat(),
-            "eligible": verdict.eligible,
-        }
-        if not verdict.eligible and verdict.reason:
-            body["ineligibleReason"] = translate(f"coverage.reason.{verdict.reason}", lang)
-            body["ineligibleReasonCode"] = verdict.reason
-        persons.append(body)
-    return {
-        "participantNumber": member.participant_number,
-        "contractNumber": member.contract_number,
-        "firstName": member.first_name,
-        "lastName": member.last_name,
-        "email": member.email or caller.email or None,
-        "preferredLanguage": "en-CA" if member.language.startswith("en") else "fr-CA",
-        "plan": {"planId": plan.plan_id, "name": plan.name.get(lang)},
-        "persons": persons,
-    }
+        reason = verdict.reason if not verdict.eligible and verdict.reason else None
+        persons.append(
+            PersonOut(
+                person_id=person.person_id,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                relationship=person.relationship,
+                date_of_birth=person.date_of_birth.isoformat(),
+                eligible=verdict.eligible,
+                ineligible_reason=translate(f"coverage.reason.{reason}", lang) if reason else None,
+                ineligible_reason_code=reason,
+            )
+        )
+    return MeOut(
+        participant_number=member.participant_number,
+        contract_number=member.contract_number,
+        first_name=member.first_name,
+        last_name=member.last_name,
+        email=member.email or caller.email or None,
+        preferred_language="en-CA" if member.language.startswith("en") else "fr-CA",
+        plan=PlanRef(plan_id=plan.plan_id, name=plan.name.get(lang)),
+        persons=persons,
+    )

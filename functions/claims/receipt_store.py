@@ -1,6 +1,6 @@
 """Receipts: presigned uploads, metadata in the claims table, and the check of uploaded objects.
 
-A receipt is one item ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT`` (found by id with one
+A receipt is one item :class:`~portal_common.claim_records.ReceiptRecord` (found by id with one
 ``GetItem``; ``memberKey`` says whose it is, so someone else's receipt is ``404``) and one S3 object
 ``receipts/<receiptId>``. Statuses: ``PENDING_UPLOAD`` -> ``UPLOADED`` | ``REJECTED`` (set by
 :func:`check_uploaded_object` from the S3 event). A claim attaches an ``UPLOADED`` receipt in its
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
+from claims_models import ReceiptCreated, ReceiptOut, UploadForm
 
 from portal_common import clock
 from portal_common.aws_clients import client
+from portal_common.claim_records import PENDING_UPLOAD, REJECTED, UPLOADED, ReceiptRecord
 from portal_common.config import get_settings
-from portal_common.dynamo import get_item, is_conditional_failure, to_item
+from portal_common.dynamo import batch_get, get_item, is_conditional_failure, to_item
 from portal_common.ids import sortable_id
 from portal_common.problems import NotFound
 
@@ -30,17 +31,8 @@ ALLOWED_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/he
 RECEIPT_ID = re.compile(r"^r[0-9A-HJKMNP-TV-Z]{26}$")
 KEY_PREFIX = "receipts/"
 
-PENDING_UPLOAD = "PENDING_UPLOAD"
-UPLOADED = "UPLOADED"
-REJECTED = "REJECTED"
-
 # ISO BMFF brands of HEIF/HEIC still images and sequences.
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
-
-
-def receipt_key(receipt_id: str) -> dict[str, str]:
-    """Key of a receipt item in the claims table."""
-    return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT"}
 
 
 def object_key(receipt_id: str) -> str:
@@ -48,66 +40,74 @@ def object_key(receipt_id: str) -> str:
     return f"{KEY_PREFIX}{receipt_id}"
 
 
-def create_receipt(member_key: str, file_name: str, content_type: str, size_bytes: int) -> dict[str, Any]:
+def create_receipt(member_key: str, file_name: str, content_type: str, size_bytes: int) -> ReceiptCreated:
     """Write a ``PENDING_UPLOAD`` receipt and return the contract's presigned POST answer."""
     settings = get_settings()
-    receipt_id = sortable_id("r")
-    key = object_key(receipt_id)
-    item = {
-        **receipt_key(receipt_id),
-        "entityType": "RECEIPT",
-        "receiptId": receipt_id,
-        "memberKey": member_key,
-        "status": PENDING_UPLOAD,
-        "fileName": file_name,
-        "contentType": content_type,
-        "sizeBytes": size_bytes,
-        "createdAt": clock.now_iso(),
-        "expiresAt": clock.epoch() + PENDING_TTL_SECONDS,
-    }
+    receipt = ReceiptRecord(
+        receipt_id=sortable_id("r"),
+        member_key=member_key,
+        status=PENDING_UPLOAD,
+        file_name=file_name,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        created_at=clock.now_iso(),
+        expires_at=clock.epoch() + PENDING_TTL_SECONDS,
+    )
     client("dynamodb").put_item(
-        TableName=settings.claims_table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+        TableName=settings.claims_table, Item=to_item(receipt.to_item()), ConditionExpression="attribute_not_exists(PK)"
     )
     post = client("s3").generate_presigned_post(
         Bucket=settings.documents_bucket,
-        Key=key,
+        Key=object_key(receipt.receipt_id),
         Fields={"Content-Type": content_type},
         # boto3 adds the bucket and exact-key conditions itself; the size must be the declared one
         # (which is at most 10 MiB), and the type the declared one.
         Conditions=[{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]],
         ExpiresIn=UPLOAD_EXPIRES_SECONDS,
     )
-    return {
-        "receiptId": receipt_id,
-        "upload": {"url": post["url"], "fields": post["fields"]},
-        "expiresIn": UPLOAD_EXPIRES_SECONDS,
-    }
+    return ReceiptCreated(
+        receipt_id=receipt.receipt_id,
+        upload=UploadForm(url=post["url"], fields=post["fields"]),
+        expires_in=UPLOAD_EXPIRES_SECONDS,
+    )
 
 
-def get_receipt(member_key: str, receipt_id: str) -> dict[str, Any]:
+def _read(receipt_id: str) -> ReceiptRecord | None:
+    item = get_item(get_settings().claims_table, ReceiptRecord.key(receipt_id), consistent=True)
+    return ReceiptRecord.from_item(item) if item else None
+
+
+def get_receipt(member_key: str, receipt_id: str) -> ReceiptRecord:
     """The caller's receipt, or ``404`` (unknown, malformed, or someone else's)."""
     if not RECEIPT_ID.match(receipt_id):
         raise NotFound("RECEIPT_NOT_FOUND")
-    item = get_item(get_settings().claims_table, receipt_key(receipt_id), consistent=True)
-    if not item or item.get("memberKey") != member_key:
+    receipt = _read(receipt_id)
+    if receipt is None or receipt.member_key != member_key:
         raise NotFound("RECEIPT_NOT_FOUND")
-    return item
+    return receipt
 
 
-def receipt_view(item: dict[str, Any]) -> dict[str, Any]:
+def get_receipts(receipt_ids: list[str]) -> dict[str, ReceiptRecord]:
+    """The receipts of well-formed ids among ``receipt_ids``, by id (one ``BatchGetItem``)."""
+    valid = [rid for rid in dict.fromkeys(receipt_ids) if RECEIPT_ID.match(rid)]
+    if not valid:
+        return {}
+    items = batch_get(get_settings().claims_table, [ReceiptRecord.key(rid) for rid in valid])
+    receipts = [ReceiptRecord.from_item(item) for item in items]
+    return {receipt.receipt_id: receipt for receipt in receipts}
+
+
+def receipt_view(receipt: ReceiptRecord) -> ReceiptOut:
     """The contract's receipt body."""
-    body = {
-        "receiptId": item["receiptId"],
-        "status": item["status"],
-        "fileName": item["fileName"],
-        "contentType": item["contentType"],
-        "sizeBytes": int(item["sizeBytes"]),
-    }
-    if item.get("rejectionReason"):
-        body["rejectionReason"] = item["rejectionReason"]
-    if item.get("claimId"):
-        body["claimId"] = item["claimId"]
-    return body
+    return ReceiptOut(
+        receipt_id=receipt.receipt_id,
+        status=receipt.status,  # type: ignore[arg-type]  # validated: one of the receipt statuses
+        file_name=receipt.file_name,
+        content_type=receipt.content_type,
+        size_bytes=receipt.size_bytes,
+        rejection_reason=receipt.rejection_reason or None,
+        claim_id=receipt.claim_id or None,
+    )
 
 
 # ---------------------------------------------------------------- checking uploaded objects
@@ -163,12 +163,12 @@ def check_uploaded_object(bucket: str, key: str) -> str:
     if not RECEIPT_ID.match(receipt_id):
         s3.delete_object(Bucket=bucket, Key=key)
         return "deleted-unknown-key"
-    item = get_item(settings.claims_table, receipt_key(receipt_id), consistent=True)
-    if not item:
+    receipt = _read(receipt_id)
+    if receipt is None:
         # Nobody asked for this upload (or the receipt expired): nothing may keep it.
         s3.delete_object(Bucket=bucket, Key=key)
         return "deleted-orphan"
-    if item.get("claimId"):
+    if receipt.claim_id:
         return "skipped-attached"
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
@@ -177,39 +177,29 @@ def check_uploaded_object(bucket: str, key: str) -> str:
             return "skipped-missing"
         raise
     etag = str(head.get("ETag", "")).strip('"')
-    if item.get("checkedEtag") == etag and item.get("status") in (UPLOADED, REJECTED):
+    if receipt.checked_etag == etag and receipt.status in (UPLOADED, REJECTED):
         return "skipped-already-checked"
     size = int(head.get("ContentLength", 0))
     first = b""
     if 0 < size <= MAX_RECEIPT_BYTES:
         first = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-31")["Body"].read()
-    verdict = judge(str(item["contentType"]), int(item["sizeBytes"]), size, first)
-    values: dict[str, Any] = {
-        ":status": verdict.status,
-        ":etag": etag,
-        ":at": clock.now_iso(),
-        ":size": size,
-    }
-    update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
-    if verdict.status == REJECTED:
-        update += ", rejectionReason = :reason, expiresAt = :exp"
-        values[":reason"] = verdict.reason
-        values[":exp"] = clock.epoch() + REJECTED_TTL_SECONDS
-    else:
-        update += " REMOVE rejectionReason, expiresAt"
+    verdict = judge(receipt.content_type, receipt.size_bytes, size, first)
+    rejected = verdict.status == REJECTED
+    update = ReceiptRecord.verdict_update(
+        receipt_id,
+        status=verdict.status,
+        etag=etag,
+        at=clock.now_iso(),
+        size=size,
+        reason=verdict.reason,
+        expires_at=clock.epoch() + REJECTED_TTL_SECONDS if rejected else None,
+    )
     try:
-        client("dynamodb").update_item(
-            TableName=settings.claims_table,
-            Key=to_item(receipt_key(receipt_id)),
-            UpdateExpression=update,
-            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(claimId)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item(values),
-        )
+        client("dynamodb").update_item(TableName=settings.claims_table, **update)
     except Exception as error:
         if is_conditional_failure(error):
             return "skipped-attached"
         raise
-    if verdict.status == REJECTED:
+    if rejected:
         s3.delete_object(Bucket=bucket, Key=key)
     return f"{verdict.status.lower()}:{verdict.reason or 'OK'}"

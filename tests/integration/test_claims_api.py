@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -625,12 +626,15 @@ def test_publisher_reports_failed_records(world: Any) -> None:
         raise claim_stream_publisher.PublishError("down")
 
     handler = claim_stream_publisher.make_record_handler(refuse)
+    from portal_common.claim_records import ClaimRecord, TreatmentRecord
     from portal_common.dynamo import to_item
 
-    image = to_item(
-        {"PK": "MEMBER#X#1", "SK": "CLAIM#A", "entityType": "CLAIM", "claimId": "A", "claimType": "DRUG",
-         "patientId": "p", "submittedAt": "2026-01-01T00:00:00Z", "totalClaimed": 1}
+    claim = ClaimRecord(
+        member_key="MEMBER#X#1", claim_id="A", contract_number="X", participant_number="1", claim_type="DRUG",
+        category="DRUG", patient_id="p", treatments=[TreatmentRecord(date_of_service="2026-01-01", amount=Decimal(1))],
+        status="SUBMITTED", submitted_at="2026-01-01T00:00:00Z", total_claimed=Decimal(1),
     )  # fmt: skip
+    image = to_item(claim.to_item())
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
     with pytest.raises(claim_stream_publisher.PublishError):

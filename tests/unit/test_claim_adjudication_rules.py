@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from adjudication_store import adjudication_record
 from claim_adjudication import (
     ZERO,
     ClaimToAdjudicate,
@@ -29,6 +30,7 @@ from portal_common.members import Member, Person
 from portal_common.plans import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
+AT = "2026-03-02T15:00:00Z"
 PLANS = {
     name: Plan.model_validate(json.loads((ROOT / "data" / "plans" / f"{name}.json").read_text()))
     for name in ("PLAN-ESSENTIEL", "PLAN-PLUS")
@@ -313,8 +315,9 @@ def test_adjudication_is_deterministic_and_does_not_touch_its_input(one: ClaimTo
     first = adjudicate(plan, member(), one, usage, DrugRuling())
     assert usage == Usage()
     second = adjudicate(plan, member(), one, usage, DrugRuling())
-    assert first.lines_document() == second.lines_document()
-    for line in first.lines_document():
-        assert line["explanation"]["fr"]
-        assert line["explanation"]["en"]
-        assert "adjudication." not in line["explanation"]["fr"] + line["explanation"]["en"]
+    assert adjudication_record(first, AT) == adjudication_record(second, AT)
+    for line in adjudication_record(first, AT).lines:
+        assert isinstance(line.explanation, dict)
+        assert line.explanation["fr"]
+        assert line.explanation["en"]
+        assert "adjudication." not in line.explanation["fr"] + line.explanation["en"]

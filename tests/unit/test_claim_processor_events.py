@@ -7,9 +7,10 @@ import contextlib
 import json
 
 import pytest
-from claim_processor import MalformedEvent, parse_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from portal_common.claim_events import ClaimSubmittedV1, MalformedEvent
 
 GOOD = {
     "version": "0",
@@ -29,11 +30,11 @@ GOOD = {
 
 
 def test_version_1_envelope_is_parsed_with_member_key_or_pk() -> None:
-    event = parse_record(json.dumps(GOOD))
-    assert (event.pk, event.claim_id) == ("MEMBER#G1001#100001", "01KB2M3N4P5Q6R7S8T9V0W1X2Y")
+    event = ClaimSubmittedV1.from_envelope(json.dumps(GOOD))
+    assert (event.member_key, event.claim_id) == ("MEMBER#G1001#100001", "01KB2M3N4P5Q6R7S8T9V0W1X2Y")
     legacy = {**GOOD, "detail": {**GOOD["detail"], "pk": GOOD["detail"]["memberKey"]}}
     del legacy["detail"]["memberKey"]
-    assert parse_record(json.dumps(legacy)).pk == "MEMBER#G1001#100001"
+    assert ClaimSubmittedV1.from_envelope(json.dumps(legacy)).member_key == "MEMBER#G1001#100001"
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_version_1_envelope_is_parsed_with_member_key_or_pk() -> None:
 )
 def test_other_events_are_refused(change: dict[str, object]) -> None:
     with pytest.raises(MalformedEvent):
-        parse_record(json.dumps({**GOOD, **change}))
+        ClaimSubmittedV1.from_envelope(json.dumps({**GOOD, **change}))
 
 
 json_values = st.recursive(
@@ -64,4 +65,4 @@ json_values = st.recursive(
 def test_any_body_is_parsed_or_refused_cleanly(body: str, detail: object) -> None:
     for candidate in (body, json.dumps({**GOOD, "detail": detail})):
         with contextlib.suppress(MalformedEvent):
-            parse_record(candidate)
+            ClaimSubmittedV1.from_envelope(candidate)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -181,32 +181,6 @@ class ClaimTypes:
                 question = question.model_copy(update={"required": True})
             out.append((qid, question))
         return out
-
-    def render(self, code: str, lang: str, plan: Plan | None) -> dict[str, Any]:
-        """The contract's ``ClaimType`` in ``lang`` (plus ``categoryName``, ``covered``, ``synonyms``)."""
-        t = self.by_code[code]
-        questions: list[dict[str, Any]] = []
-        for qid, q in self.questions_for(code, plan):
-            rendered: dict[str, Any] = {"id": qid, "type": q.type, "label": q.label.get(lang), "required": q.required}
-            if q.choices:
-                rendered["choices"] = [{"value": c.value, "label": c.label.get(lang)} for c in q.choices]
-            if q.show_if:
-                rendered["showIf"] = {"questionId": q.show_if.question_id, "equals": q.show_if.equals}
-            questions.append(rendered)
-        body: dict[str, Any] = {
-            "code": t.code,
-            "name": t.name.get(lang),
-            "category": t.category,
-            "categoryName": self.catalogue.categories[t.category].get(lang),
-            "requiresProvider": t.requires_provider,
-            "providerTypes": list(t.provider_types),
-            "requiresReceipts": t.requires_receipts,
-            "questions": questions,
-            "synonyms": list(t.synonyms),
-        }
-        if plan is not None:
-            body["covered"] = self.is_covered(code, plan)
-        return body
 
     def name(self, code: str, lang: str) -> str:
         """Display name of a code in ``lang`` (the code itself when unknown)."""

@@ -25,8 +25,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 CENT = Decimal("0.01")
-_MONEY = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MONEY_PATTERN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+"""A money amount as the contract writes it: up to seven digits, up to two decimals."""
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+"""A date as the contract writes it: ``YYYY-MM-DD``."""
 
 
 class InputModel(BaseModel):
@@ -95,7 +97,7 @@ def _parse_money(value: Any) -> Decimal:
     else:
         # Floats are how money gets corrupted: the contract carries money as strings.
         raise PydanticCustomError("INVALID_AMOUNT", "amount must be a decimal string such as 85.00")
-    if not _MONEY.match(text):
+    if not MONEY_PATTERN.match(text):
         raise PydanticCustomError("INVALID_AMOUNT", "amount must be a decimal string such as 85.00")
     try:
         return quantize(Decimal(text))
@@ -106,7 +108,7 @@ def _parse_money(value: Any) -> Decimal:
 def _parse_date(value: Any) -> date:
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _DATE.match(value.strip()):
+    if not isinstance(value, str) or not DATE_PATTERN.match(value.strip()):
         raise PydanticCustomError("INVALID_DATE", "date must be YYYY-MM-DD")
     try:
         return date.fromisoformat(value.strip())

@@ -1,0 +1,361 @@
+"""Stored records of the claims table that intake and processing share: the claim and the receipt.
+
+Each model owns its item's layout: :meth:`to_item` writes it, :meth:`from_item` reads it, and the
+update expressions that change a stored item are built here too, so no other module reads or writes
+these items by attribute name. Attribute names are the stored ones (``docs/conventions.md``):
+camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/``GSI1SK`` derived from the fields.
+
+- claim: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``, status index
+  ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``; written by intake's
+  submission transaction, moved through its statuses by processing;
+- receipt: ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT``; written and checked by intake, attached to a
+  claim in the submission transaction, read by processing (``docs/claims.md``);
+- :class:`ClaimProvider`: what a claim copies from the providers table (one ``GetItem`` by id).
+
+Items travel as plain Python values (``portal_common.dynamo``): money is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from portal_common.config import get_settings
+from portal_common.directory_keys import provider_key
+from portal_common.dynamo import get_item, to_item
+
+FINAL_STATUSES = frozenset({"PAID", "PARTIALLY_PAID", "DENIED"})
+PENDING_INFORMATION = "PENDING_INFORMATION"
+
+PENDING_UPLOAD = "PENDING_UPLOAD"
+UPLOADED = "UPLOADED"
+REJECTED = "REJECTED"
+
+
+class StoredModel(BaseModel):
+    """A map as DynamoDB stores it: camelCase names, absent (``None``) attributes left out."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def to_map(self) -> dict[str, Any]:
+        """The stored map (plain values, ``Decimal`` money)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+# ---------------------------------------------------------------- claim
+
+
+class TreatmentRecord(StoredModel):
+    """One treatment as submitted."""
+
+    date_of_service: str
+    amount: Decimal
+    description: str | None = None
+    quantity: int | None = None
+    procedure_code: str | None = None
+    tooth_number: str | None = None
+
+
+class DrugRecord(StoredModel):
+    """The drug details of a drug claim as submitted (numbers keep the type they were stored with)."""
+
+    din: str | None = None
+    drug_name: str | None = None
+    pharmacy_name: str | None = None
+    prescription_number: str | None = None
+    quantity: Decimal | int | None = None
+    days_supply: int | None = None
+    dispensing_fee: Decimal | int | None = None
+
+
+class StatusEntry(StoredModel):
+    """One entry of ``statusHistory``."""
+
+    status: str
+    at: str
+
+
+class StepRecord(StoredModel):
+    """One rule that affected an adjudication line, with its explanation's parameters."""
+
+    code: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class AdjudicationLineRecord(StoredModel):
+    """One line of the adjudication document (``explanation`` in both languages, ``{fr, en}``)."""
+
+    treatment_index: int = 0
+    date_of_service: str | None = None
+    claimed: Decimal = Decimal("0")
+    eligible: Decimal = Decimal("0")
+    paid: Decimal = Decimal("0")
+    deductible: Decimal | None = None
+    reason_code: str | None = None
+    steps: list[StepRecord] | None = None
+    explanation: dict[str, str] | str | None = None
+
+
+class AdjudicationRecord(StoredModel):
+    """The claim's ``adjudication`` map, written with its final status."""
+
+    lines: list[AdjudicationLineRecord] = Field(default_factory=list)
+    total_paid: Decimal = Decimal("0")
+    processed_at: str
+
+
+class ClaimRecord(StoredModel):
+    """A claim item."""
+
+    entity_type: ClassVar[str] = "CLAIM"
+    sk_prefix: ClassVar[str] = "CLAIM#"
+
+    member_key: str = Field(validation_alias="PK", serialization_alias="PK")
+    claim_id: str
+    contract_number: str
+    participant_number: str
+    plan_id: str | None = None
+    claim_type: str
+    category: str
+    patient_id: str
+    answers: dict[str, Any] = Field(default_factory=dict)
+    treatments: list[TreatmentRecord]
+    receipt_ids: list[str] = Field(default_factory=list)
+    status: str
+    status_history: list[StatusEntry] = Field(default_factory=list)
+    submitted_at: str
+    total_claimed: Decimal
+    language: str | None = None
+    version: int | None = None
+    additional_info: str | None = None
+    drug: DrugRecord | None = None
+    provider_id: str | None = None
+    provider_display_name: str | None = None
+    provider_type: str | None = None
+    total_paid: Decimal | None = None
+    adjudication: AdjudicationRecord | None = None
+    pending_reason: str | None = None
+    notified_status: str | None = None
+    updated_at: str | None = None
+
+    @staticmethod
+    def key(member_key: str, claim_id: str) -> dict[str, str]:
+        """Key of a claim item."""
+        return {"PK": member_key, "SK": f"{ClaimRecord.sk_prefix}{claim_id}"}
+
+    @classmethod
+    def is_claim_item(cls, item: dict[str, Any]) -> bool:
+        """Whether a claims-table item (a stream image, say) is a claim."""
+        return item.get("entityType") == cls.entity_type
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ClaimRecord:
+        """The claim of a stored item (``ValidationError`` on a malformed one)."""
+        return cls.model_validate(item)
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored item, keys and status index included."""
+        return {
+            **self.key(self.member_key, self.claim_id),
+            "entityType": self.entity_type,
+            **self.to_map(),
+            "GSI1PK": status_index_pk(self.member_key, self.status),
+            "GSI1SK": f"{self.submitted_at}#{self.claim_id}",
+        }
+
+    # ------------------------------------------------------------ status transitions
+
+    def transitioned(
+        self,
+        status: str,
+        at: str,
+        *,
+        pending_reason: str | None = None,
+        adjudication: AdjudicationRecord | None = None,
+    ) -> ClaimRecord:
+        """The claim as :meth:`transition_update` leaves it (an adjudication clears ``pendingReason``)."""
+        changes: dict[str, Any] = {
+            "status": status,
+            "version": (self.version or 0) + 1,
+            "status_history": [*self.status_history, StatusEntry(status=status, at=at)],
+            "updated_at": at,
+        }
+        if pending_reason is not None:
+            changes["pending_reason"] = pending_reason
+        if adjudication is not None:
+            changes.update(adjudication=adjudication, total_paid=adjudication.total_paid, pending_reason=None)
+        return self.model_copy(update=changes)
+
+    def transition_update(
+        self,
+        status: str,
+        at: str,
+        *,
+        pending_reason: str | None = None,
+        adjudication: AdjudicationRecord | None = None,
+    ) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) moving the claim from its current status and
+        version to ``status``: it fails if anyone changed the claim since it was read."""
+        values: dict[str, Any] = {
+            ":from": self.status,
+            ":v": self.version or 0,
+            ":v1": (self.version or 0) + 1,
+            ":to": status,
+            ":gsi": status_index_pk(self.member_key, status),
+            ":hist": [{"status": status, "at": at}],
+            ":empty": [],
+            ":at": at,
+        }
+        names = {"#status": "status", "#version": "version"}
+        sets = [
+            "#status = :to",
+            "GSI1PK = :gsi",
+            "#version = :v1",
+            "statusHistory = list_append(if_not_exists(statusHistory, :empty), :hist)",
+            "updatedAt = :at",
+        ]
+        extra: dict[str, Any] = {}
+        if pending_reason is not None:
+            extra["pendingReason"] = pending_reason
+        if adjudication is not None:
+            extra.update(adjudication=adjudication.to_map(), totalPaid=adjudication.total_paid)
+        for i, (name, value) in enumerate(extra.items()):
+            names[f"#x{i}"] = name
+            values[f":x{i}"] = value
+            sets.append(f"#x{i} = :x{i}")
+        expression = "SET " + ", ".join(sets)
+        if adjudication is not None:
+            expression += " REMOVE pendingReason"
+        condition = "#status = :from AND "
+        if self.version is None:
+            condition += "attribute_not_exists(#version)"
+            values.pop(":v")
+        else:
+            condition += "#version = :v"
+        return {
+            "Key": to_item(self.key(self.member_key, self.claim_id)),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def notified_update(self, status: str) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) recording that ``status`` was notified, if the
+        claim is still in that status."""
+        return {
+            "Key": to_item(self.key(self.member_key, self.claim_id)),
+            "UpdateExpression": "SET notifiedStatus = :s",
+            "ConditionExpression": "#status = :s",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":s": status}),
+        }
+
+
+def status_index_pk(member_key: str, status: str) -> str:
+    """``GSI1PK`` of a member's claims with ``status``."""
+    return f"{member_key}#STATUS#{status}"
+
+
+# ---------------------------------------------------------------- receipt
+
+
+class ReceiptRecord(StoredModel):
+    """A receipt item (its file is the S3 object ``receipts/<receiptId>``)."""
+
+    entity_type: ClassVar[str] = "RECEIPT"
+
+    receipt_id: str
+    member_key: str
+    status: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    created_at: str
+    expires_at: int | None = None
+    claim_id: str | None = None
+    attached_at: str | None = None
+    checked_etag: str | None = None
+    checked_at: str | None = None
+    actual_size_bytes: int | None = None
+    rejection_reason: str | None = None
+
+    @staticmethod
+    def key(receipt_id: str) -> dict[str, str]:
+        """Key of a receipt item."""
+        return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT"}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ReceiptRecord:
+        """The receipt of a stored item."""
+        return cls.model_validate(item)
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored item."""
+        return {**self.key(self.receipt_id), "entityType": self.entity_type, **self.to_map()}
+
+    @classmethod
+    def attach_update(cls, receipt_id: str, member_key: str, claim_id: str, at: str) -> dict[str, Any]:
+        """An ``Update`` (without ``TableName``) attaching the receipt to a claim, on condition that
+        it is the member's, ``UPLOADED`` and not attached yet (it then never expires)."""
+        return {
+            "Key": to_item(cls.key(receipt_id)),
+            "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
+            "ConditionExpression": "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(
+                {":claim": claim_id, ":at": at, ":member": member_key, ":uploaded": UPLOADED}
+            ),
+        }
+
+    @classmethod
+    def verdict_update(
+        cls,
+        receipt_id: str,
+        *,
+        status: str,
+        etag: str,
+        at: str,
+        size: int,
+        reason: str | None = None,
+        expires_at: int | None = None,
+    ) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) recording the check of the uploaded object, on
+        condition that the receipt exists and is not attached (a rejection sets ``reason`` and
+        ``expires_at``; an acceptance removes both)."""
+        values: dict[str, Any] = {":status": status, ":etag": etag, ":at": at, ":size": size}
+        update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
+        if status == REJECTED:
+            update += ", rejectionReason = :reason, expiresAt = :exp"
+            values[":reason"] = reason
+            values[":exp"] = expires_at
+        else:
+            update += " REMOVE rejectionReason, expiresAt"
+        return {
+            "Key": to_item(cls.key(receipt_id)),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(claimId)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+
+# ---------------------------------------------------------------- provider
+
+
+class ClaimProvider(StoredModel):
+    """What a claim copies from a provider item of the providers table (owned by the providers
+    function: ``PK=PROVIDER#<providerId>``, ``SK=PROVIDER``)."""
+
+    provider_id: str
+    display_name: str | None = None
+    provider_type: str | None = None
+
+
+def get_claim_provider(provider_id: str) -> ClaimProvider | None:
+    """The provider ``provider_id`` (one ``GetItem``), ``None`` when unknown."""
+    item = get_item(get_settings().providers_table, provider_key(provider_id))
+    return ClaimProvider.model_validate(item) if item is not None else None
