@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from pydantic import BaseModel
 
 from portal_common.config import get_settings
@@ -116,6 +117,11 @@ def request_id(app: APIGatewayRestResolver) -> str | None:
     return context.get("requestId")
 
 
+def to_json(body: Any) -> str:
+    """Every body the API sends: compact JSON, UTF-8 as is (French reads as French on the wire)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), cls=Encoder)
+
+
 def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Response[str]:
     """Render ``error`` for the current request."""
     lang = request_language(app)
@@ -128,7 +134,7 @@ def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Respons
     return Response(
         status_code=error.status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=json.dumps(body, ensure_ascii=False),
+        body=to_json(body),
         headers=headers,
     )
 
@@ -144,7 +150,7 @@ def respond(model: BaseModel | None, status: int, headers: dict[str, str] | None
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(dump(model), ensure_ascii=False),
+        body=to_json(dump(model)),
         headers=headers or {},
     )
 
@@ -187,7 +193,7 @@ def create_app(
         expose_headers=["X-Request-Id", "Retry-After", "Content-Language"],
         max_age=600,
     )
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=to_json)
     app.use(middlewares=[_common_headers])
 
     @app.exception_handler(RequestValidationError)
