@@ -96,7 +96,7 @@ def provider_items(provider: StoredProvider) -> list[dict[str, Any]]:
         items.append(
             {
                 **attributes,
-                "PK": f"PROVIDER#{pid}",
+                **provider_key(pid),
                 "SK": f"NAME#{kind}",
                 "entityType": "PROVIDER_NAME",
                 "GSI2PK": f"NAME#{kind}#{key[:MIN_PREFIX]}",
