@@ -162,7 +162,7 @@ class SearchPage:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SearchPage:
-        """A stored page (``pages`` defaults to 1 and ``entries`` to none, as the first imports wrote them)."""
+        """A stored page (read leniently: a missing ``pages`` counts as one page)."""
         return cls(
             prefix=str(item["PK"]).removeprefix("SEARCH#"),
             number=int(item.get("page", 0)),
