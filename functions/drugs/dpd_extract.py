@@ -21,9 +21,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from portal_common.drug_catalog import is_din
 from portal_common.drug_coverage import DrugPrice
 
-_DIN = re.compile(r"^\d{8}$")
 _CODE = re.compile(r"^\d{1,12}$")
 _ATC = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 # Minimum number of columns of each file we read (the later ones are optional French columns).
@@ -196,7 +196,7 @@ def _parse(archive: zipfile.ZipFile, errors: list[RowError]) -> ParsedExtract:
         code, klass, din, brand = row[0], row[2], row[3], _clean(row[4])
         if klass.lower() != "human" or code not in marketed:
             continue
-        if not _DIN.match(din):
+        if not is_din(din):
             errors.append(RowError("drug.txt", line, "INVALID_DIN"))
             continue
         if not brand:
@@ -286,7 +286,7 @@ def load_prices(source: str | Path | bytes | None) -> dict[str, DrugPrice]:
     prices: dict[str, DrugPrice] = {}
     for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
         din = (row.get("din") or "").strip()
-        if not _DIN.match(din):
+        if not is_din(din):
             continue
         prices[din] = DrugPrice(
             unit_price=_decimal(row.get("unit_price")),

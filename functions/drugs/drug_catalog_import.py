@@ -31,7 +31,7 @@ from functools import partial
 from typing import Any
 
 from dpd_extract import DrugRecord, ParsedExtract, RowError
-from drug_search import SearchDocument, build_pages, strength_words
+from drug_search import SearchDocument, SearchPage, build_pages, strength_words
 
 from portal_common import clock
 from portal_common.aws_clients import client
@@ -196,15 +196,7 @@ def build_items(
         total = sum(len(p) for p in prefix_pages)
         for number, entries in enumerate(prefix_pages):
             page_count += 1
-            item = {
-                "PK": f"SEARCH#{prefix}",
-                "SK": f"PAGE#{number:04d}",
-                "entityType": "DRUG_SEARCH_PAGE",
-                "page": number,
-                "pages": len(prefix_pages),
-                "total": total,
-                "entries": "\n".join(entries),
-            }
+            item = SearchPage(prefix, number, len(prefix_pages), total, tuple(entries)).to_item()
             items[f"{item['PK']}|{item['SK']}"] = item
     counts = {"groups": groups, "pages": page_count, "priced": sum(1 for d in parsed.drugs if d in prices)}
     return items, counts

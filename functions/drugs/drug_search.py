@@ -23,10 +23,11 @@ on the size of the table.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from portal_common.drug_catalog import is_din
 from portal_common.text import normalized, words
 
 MIN_PREFIX = 3
@@ -37,7 +38,6 @@ MAX_QUERY_LENGTH = 100
 RANK_EXACT_BRAND, RANK_BRAND_FIRST_WORD, RANK_BRAND_WORD, RANK_INGREDIENT = 0, 1, 2, 3
 # Words that never start a search (they still narrow one: "acide acetylsalicylique").
 _NOT_INDEXED = frozenset({"and", "with", "the", "for", "des", "les", "usp", "avec", "pour", "sans"})
-_DIN = re.compile(r"^\d{8}$")
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,47 @@ def build_pages(documents: Iterable[SearchDocument]) -> dict[str, list[list[str]
     pages: dict[str, list[list[str]]] = {}
     for prefix, entries in per_prefix.items():
         entries.sort()
-        flat = [f"{rank}{din}{tail}" for rank, _, din, tail in entries]
+        flat = [encode_entry(rank, din, [tail]) for rank, _, din, tail in entries]
         pages[prefix] = [flat[i : i + PAGE_SIZE] for i in range(0, len(flat), PAGE_SIZE)]
     return pages
+
+
+def search_page_key(prefix: str, number: int) -> dict[str, str]:
+    """Key of one page of a prefix's series in the drugs table."""
+    return {"PK": f"SEARCH#{prefix}", "SK": f"PAGE#{number:04d}"}
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One stored page of a prefix's series (``entityType=DRUG_SEARCH_PAGE``)."""
+
+    prefix: str
+    number: int
+    pages: int  # how many pages the series has
+    total: int  # how many entries the series has
+    entries: tuple[str, ...]
+
+    def to_item(self) -> dict[str, Any]:
+        """The drugs-table item (entries joined by newlines: one string attribute)."""
+        return {
+            **search_page_key(self.prefix, self.number),
+            "entityType": "DRUG_SEARCH_PAGE",
+            "page": self.number,
+            "pages": self.pages,
+            "total": self.total,
+            "entries": "\n".join(self.entries),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SearchPage:
+        """A stored page (read leniently: a missing ``pages`` counts as one page)."""
+        return cls(
+            prefix=str(item["PK"]).removeprefix("SEARCH#"),
+            number=int(item.get("page", 0)),
+            pages=int(item.get("pages", 1)),
+            total=int(item.get("total", 0)),
+            entries=tuple(str(item.get("entries") or "").split("\n")),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,7 +198,7 @@ class ParsedQuery:
 def parse_query(q: str) -> ParsedQuery | None:
     """``None`` when no word is long enough to search by (the caller answers 400)."""
     text = q.strip()
-    if _DIN.match(text):
+    if is_din(text):
         return ParsedQuery(din=text, words=())
     query_words = tuple(dict.fromkeys(words(text)))
     if not query_words or max(len(w) for w in query_words) < MIN_PREFIX:

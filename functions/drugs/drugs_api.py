@@ -1,30 +1,31 @@
 """``/v1/drugs*``: drug search (name or DIN), one drug, and the coverage check for a covered person.
 
-HTTP shape only; the rules are in ``drug_service`` and ``portal_common.drug_coverage``.
+HTTP shape only; the rules are in ``drug_service`` (search, look-up) and ``drug_coverage_service``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from drug_coverage_service import check_coverage
+from drug_models import Coverage, Drug, DrugPage
 from drug_search import MAX_QUERY_LENGTH
-from drug_service import Coverage, Drug, DrugPage, check_coverage, get_drug, search
+from drug_service import get_drug, search
 
 from portal_common.api import create_app, request_language
+from portal_common.drug_catalog import is_din
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
 from portal_common.problems import invalid_field
 
 logger = get_logger("drugs")
 app = create_app(logger, requires=("cursor_secret",))
-_DIN = re.compile(r"^\d{8}$")
 
 
 def _din(value: str) -> str:
-    if not _DIN.match(value):
+    if not is_din(value):
         raise invalid_field("din", "INVALID_DIN")
     return value
 

@@ -1,4 +1,4 @@
-"""The provider directory: storage layout, search, member-added providers, recent providers.
+"""The providers repository: the providers table's layout and every DynamoDB call of the providers function.
 
 Providers table layout (one partition per provider):
 
@@ -11,7 +11,8 @@ Providers table layout (one partition per provider):
 Name entries carry a copy of the provider, so a search is one bounded ``Query`` (``Limit``) with
 no second read. Kinds: ``L`` "last first", ``F`` "first last" (persons), ``B`` business name. The
 two-letter bucket in the partition key spreads the index and keeps each prefix query inside one
-partition: constant cost whatever the directory size.
+partition: constant cost whatever the directory size. The attributes every item copies are
+:class:`provider_models.StoredProvider`'s.
 """
 
 from __future__ import annotations
@@ -19,28 +20,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from provider_rules import display_name, name_key, name_prefix
+from provider_models import ProviderSource, StoredProvider
+from provider_rules import MIN_PREFIX, display_name, name_key, name_prefix
 
 from portal_common.aws_clients import client
-from portal_common.claim_types import claim_types
 from portal_common.config import get_settings
-from portal_common.directory_keys import provider_key, recent_providers_key
+from portal_common.directory_keys import provider_key, read_recent, recent_providers_key
 from portal_common.dynamo import batch_get, get_item, is_conditional_failure, query, to_item
-from portal_common.ids import sortable_id
-
-MIN_PREFIX = 2
-_PROVIDER_FIELDS = (
-    "providerId",
-    "displayName",
-    "firstName",
-    "lastName",
-    "businessName",
-    "providerType",
-    "phone",
-    "address",
-    "source",
-    "registrationNumber",
-)
 
 
 def uniqueness_key(phone: str, provider_type: str, key: str) -> dict[str, str]:
@@ -54,37 +40,35 @@ def build_provider(
     provider_type: str,
     phone: str,
     address: dict[str, Any],
-    source: str,
+    source: ProviderSource,
     first_name: str | None = None,
     last_name: str | None = None,
     business_name: str | None = None,
     registration_number: str | None = None,
     created_at: str | None = None,
-) -> dict[str, Any]:
-    """Plain provider attributes (the contract's ``Provider`` plus bookkeeping)."""
-    provider: dict[str, Any] = {
-        "providerId": provider_id,
-        "displayName": display_name(first_name, last_name, business_name),
-        "providerType": provider_type,
-        "phone": phone,
-        "address": {k: v for k, v in address.items() if v},
-        "source": source,
-        "nameKey": name_key(first_name, last_name, business_name),
-    }
-    for name, value in (
-        ("firstName", first_name),
-        ("lastName", last_name),
-        ("businessName", business_name),
-        ("registrationNumber", registration_number),
-        ("createdAt", created_at),
-    ):
-        if value:
-            provider[name] = value
-    return provider
+) -> StoredProvider:
+    """A provider as the directory stores it (display name and name key computed, empty address lines left out).
+
+    Directory providers (the seed) and member-added ones are made here.
+    """
+    return StoredProvider(
+        provider_id=provider_id,
+        display_name=display_name(first_name, last_name, business_name),
+        provider_type=provider_type,
+        phone=phone,
+        address={k: v for k, v in address.items() if v},
+        source=source,
+        name_key=name_key(first_name, last_name, business_name),
+        first_name=first_name or None,
+        last_name=last_name or None,
+        business_name=business_name or None,
+        registration_number=registration_number or None,
+        created_at=created_at or None,
+    )
 
 
-def _name_entries(provider: dict[str, Any]) -> list[tuple[str, str]]:
-    first, last, business = provider.get("firstName"), provider.get("lastName"), provider.get("businessName")
+def _name_entries(provider: StoredProvider) -> list[tuple[str, str]]:
+    first, last, business = provider.first_name, provider.last_name, provider.business_name
     entries: list[tuple[str, str]] = []
     if last:
         entries.append(("L", name_prefix(f"{last} {first or ''}")))
@@ -95,23 +79,24 @@ def _name_entries(provider: dict[str, Any]) -> list[tuple[str, str]]:
     return [(kind, key) for kind, key in entries if len(key) >= MIN_PREFIX]
 
 
-def provider_items(provider: dict[str, Any]) -> list[dict[str, Any]]:
+def provider_items(provider: StoredProvider) -> list[dict[str, Any]]:
     """Every item that stores ``provider``: the provider, its name entries, its uniqueness item."""
-    pid = provider["providerId"]
+    pid = provider.provider_id
+    attributes = provider.to_item()
     items: list[dict[str, Any]] = [
         {
-            **provider,
+            **attributes,
             **provider_key(pid),
             "entityType": "PROVIDER",
-            "GSI1PK": f"PHONE#{provider['phone']}",
-            "GSI1SK": f"{provider['providerType']}#{pid}",
+            "GSI1PK": f"PHONE#{provider.phone}",
+            "GSI1SK": f"{provider.provider_type}#{pid}",
         }
     ]
     for kind, key in _name_entries(provider):
         items.append(
             {
-                **provider,
-                "PK": f"PROVIDER#{pid}",
+                **attributes,
+                **provider_key(pid),
                 "SK": f"NAME#{kind}",
                 "entityType": "PROVIDER_NAME",
                 "GSI2PK": f"NAME#{kind}#{key[:MIN_PREFIX]}",
@@ -120,7 +105,7 @@ def provider_items(provider: dict[str, Any]) -> list[dict[str, Any]]:
         )
     items.append(
         {
-            **uniqueness_key(provider["phone"], provider["providerType"], provider["nameKey"]),
+            **uniqueness_key(provider.phone, provider.provider_type, provider.name_key),
             "entityType": "PROVIDER_UNIQUE",
             "providerId": pid,
         }
@@ -128,19 +113,13 @@ def provider_items(provider: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def provider_view(item: dict[str, Any], lang: str) -> dict[str, Any]:
-    """The contract's ``Provider`` (plus ``providerTypeName``)."""
-    body = {name: item[name] for name in _PROVIDER_FIELDS if item.get(name) is not None}
-    body["providerTypeName"] = claim_types().provider_type_name(str(item["providerType"]), lang)
-    return body
-
-
-def get_provider(provider_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+def get_provider(provider_id: str, *, consistent: bool = False) -> StoredProvider | None:
     """A provider by id (one ``GetItem``)."""
-    return get_item(get_settings().providers_table, provider_key(provider_id), consistent=consistent)
+    item = get_item(get_settings().providers_table, provider_key(provider_id), consistent=consistent)
+    return StoredProvider.from_item(item) if item else None
 
 
-def add_provider(provider: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def add_provider(provider: StoredProvider) -> tuple[StoredProvider, bool]:
     """Store a new provider unless the same (phone, type, name) exists: ``(provider, created)``.
 
     Race-safe: the uniqueness item is written under ``attribute_not_exists`` in the same
@@ -149,7 +128,7 @@ def add_provider(provider: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     yet is retried with back-off.
     """
     table = get_settings().providers_table
-    unique = uniqueness_key(provider["phone"], provider["providerType"], provider["nameKey"])
+    unique = uniqueness_key(provider.phone, provider.provider_type, provider.name_key)
     transact = [
         {"Put": {"TableName": table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}}
         for item in provider_items(provider)
@@ -177,11 +156,6 @@ def _error_code(error: Exception) -> str | None:
     return (getattr(error, "response", {}) or {}).get("Error", {}).get("Code")
 
 
-def new_member_provider(fields: dict[str, Any], created_at: str) -> dict[str, Any]:
-    """A ``MEMBER_ADDED`` provider from validated fields."""
-    return build_provider(provider_id=sortable_id("P"), source="MEMBER_ADDED", created_at=created_at, **fields)
-
-
 def _type_filter(provider_types: list[str] | None) -> tuple[str | None, dict[str, Any]]:
     if not provider_types:
         return None, {}
@@ -189,7 +163,7 @@ def _type_filter(provider_types: list[str] | None) -> tuple[str | None, dict[str
     return f"providerType IN ({', '.join(names)})", names
 
 
-def search_by_phone(phone: str, provider_types: list[str] | None, limit: int) -> list[dict[str, Any]]:
+def search_by_phone(phone: str, provider_types: list[str] | None, limit: int) -> list[StoredProvider]:
     """Providers at a phone number (``GSI1``, one bounded ``Query``)."""
     expression, extra = _type_filter(provider_types)
     items, _ = query(
@@ -200,12 +174,12 @@ def search_by_phone(phone: str, provider_types: list[str] | None, limit: int) ->
         filter_expression=expression,
         limit=max(limit, 50),
     )
-    return items[:limit]
+    return [StoredProvider.from_item(item) for item in items[:limit]]
 
 
 def search_by_name(
     kind: str, prefix: str, provider_types: list[str] | None, limit: int, *, narrow: bool = False
-) -> list[dict[str, Any]]:
+) -> list[StoredProvider]:
     """Name entries of one kind starting with ``prefix`` (``GSI2``, one bounded ``Query``).
 
     ``narrow``: the caller filters the results further, so read the bounded window of 100.
@@ -220,21 +194,18 @@ def search_by_name(
         # With a type filter, DynamoDB applies Limit before the filter: read a bounded window.
         limit=100 if (expression or narrow) else limit,
     )
-    return items if narrow else items[:limit]
+    return [StoredProvider.from_item(item) for item in (items if narrow else items[:limit])]
 
 
-def recent_providers(member_key: str, claim_type: str) -> list[dict[str, Any]]:
-    """The member's recent providers for a claim type, most recent first (``GetItem`` + ``BatchGetItem``)."""
+def recent_providers(member_key: str, claim_type: str) -> list[tuple[StoredProvider, str | None]]:
+    """The member's recent providers for a claim type and when each was last used, most recent first.
+
+    ``GetItem`` + ``BatchGetItem``; a provider no longer in the directory is left out.
+    """
     settings = get_settings()
-    recent = get_item(settings.claims_table, recent_providers_key(member_key, claim_type))
-    entries = list((recent or {}).get("providers", []))
+    entries = read_recent(get_item(settings.claims_table, recent_providers_key(member_key, claim_type)))
     if not entries:
         return []
-    found = batch_get(settings.providers_table, [provider_key(str(e["providerId"])) for e in entries])
-    by_id = {str(p["providerId"]): p for p in found}
-    out = []
-    for entry in entries:
-        provider = by_id.get(str(entry["providerId"]))
-        if provider is not None:
-            out.append({**provider, "lastUsedAt": entry.get("lastUsedAt")})
-    return out
+    found = batch_get(settings.providers_table, [provider_key(entry.provider_id) for entry in entries])
+    by_id = {str(item["providerId"]): StoredProvider.from_item(item) for item in found}
+    return [(by_id[e.provider_id], e.last_used_at) for e in entries if e.provider_id in by_id]

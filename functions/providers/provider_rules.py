@@ -23,6 +23,7 @@ POSTAL_PREFIXES: dict[str, str] = {
     "YT": "Y",
 }
 PROVINCES = tuple(POSTAL_PREFIXES)
+MIN_PREFIX = 2  # shortest name prefix a search takes (and the length of the name index's buckets)
 # D, F, I, O, Q, U never appear; W and Z never as first letter.
 _POSTAL = re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s?(\d[ABCEGHJ-NPRSTV-Z]\d)$")
 _DIGITS = re.compile(r"\D")

@@ -9,9 +9,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_RECENT = 10
+
+
+class RecentProvider(NamedTuple):
+    """One entry of a recent-providers item."""
+
+    provider_id: str
+    last_used_at: str | None
 
 
 def provider_key(provider_id: str) -> dict[str, str]:
@@ -28,3 +35,9 @@ def push_recent(entries: list[dict[str, Any]], provider_id: str, used_at: str) -
     """``entries`` with ``provider_id`` moved (or added) first, bounded to :data:`MAX_RECENT`."""
     rest = [e for e in entries if e.get("providerId") != provider_id]
     return [{"providerId": provider_id, "lastUsedAt": used_at}, *rest][:MAX_RECENT]
+
+
+def read_recent(item: dict[str, Any] | None) -> list[RecentProvider]:
+    """The entries of a recent-providers item (none when there is no item), most recent first."""
+    entries = (item or {}).get("providers") or []
+    return [RecentProvider(str(e["providerId"]), e.get("lastUsedAt")) for e in entries]

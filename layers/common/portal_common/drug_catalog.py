@@ -12,7 +12,8 @@ Layout (written by ``functions/drugs/drug_catalog_import.py``; see ``docs/drugs.
 - ``PK=IGROUP#<group>``, ``SK=MEMBERS``: ``members``, a JSON list of the marketed products of one
   interchangeable group (same ``AI_GROUP_NO``, same forms and routes) with their schedules, ATC
   codes and prices, for groups of two products or more;
-- ``PK=SEARCH#<prefix>``, ``SK=PAGE#<nnnn>``: ranked search pages (owned by the drugs API).
+- ``PK=SEARCH#<prefix>``, ``SK=PAGE#<nnnn>``: ranked search pages (``drug_search.SearchPage`` in
+  the drugs function).
 
 Every read here is a ``GetItem`` or ``BatchGetItem`` on a key: constant cost whatever the size of
 the table.
@@ -21,6 +22,7 @@ the table.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +30,16 @@ from portal_common.config import get_settings
 from portal_common.drug_coverage import DrugPrice, DrugProfile
 from portal_common.dynamo import batch_get, get_item
 
+DIN_PATTERN = r"^\d{8}$"
+"""A Drug Identification Number: 8 digits (Health Canada)."""
+_DIN = re.compile(DIN_PATTERN)
 DRUG_SK = "DRUG"
 GROUP_SK = "MEMBERS"
+
+
+def is_din(text: str) -> bool:
+    """Whether ``text`` is a DIN (8 digits, nothing else)."""
+    return bool(_DIN.match(text))
 
 
 def drug_key(din: str) -> dict[str, str]:
@@ -71,11 +81,6 @@ def drug_document(item: dict[str, Any]) -> dict[str, Any]:
     document["status"] = str(item.get("status", "MARKETED"))
     document["interchangeableGroup"] = item.get("interchangeableGroup")
     return document
-
-
-def profile_from_item(item: dict[str, Any]) -> DrugProfile:
-    """A stored product item (either layout) -> :class:`DrugProfile`."""
-    return profile_from_document(drug_document(item))
 
 
 def profile_from_document(item: dict[str, Any]) -> DrugProfile:
