@@ -28,10 +28,10 @@ from portal_common import clock
 from portal_common.aws_clients import client
 from portal_common.claim_records import ClaimRecord, ReceiptRecord, StoredModel, status_index_pk
 from portal_common.config import get_settings
-from portal_common.directory_keys import push_recent, recent_providers_key
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
 from portal_common.models import money_to_str
 from portal_common.problems import Conflict, FieldError, ValidationFailed
+from portal_common.provider_records import RecentProviders
 
 MARKER_TTL_SECONDS = 30 * 24 * 3600
 _ATTEMPTS = 4
@@ -65,7 +65,7 @@ class IdempotencyMarker(StoredModel):
         return {**self.key(member_key, idempotency_key), "entityType": "IDEMPOTENCY_MARKER", **self.to_map()}
 
 
-def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _transaction(write: ClaimWrite, recent: RecentProviders | None) -> list[dict[str, Any]]:
     table = get_settings().claims_table
     claim = write.claim
     marker = IdempotencyMarker(
@@ -94,21 +94,12 @@ def _transaction(write: ClaimWrite, recent: dict[str, Any] | None) -> list[dict[
     for receipt_id in claim.receipt_ids:
         attach = ReceiptRecord.attach_update(receipt_id, claim.member_key, claim.claim_id, claim.submitted_at)
         items.append({"Update": {"TableName": table, **attach}})
-    if claim.provider_id:
-        key = recent_providers_key(claim.member_key, claim.claim_type)
-        current = recent or {}
-        version = int(current.get("version", 0))
-        new_item = {
-            **key,
-            "entityType": "RECENT_PROVIDERS",
-            "claimType": claim.claim_type,
-            "providers": push_recent(list(current.get("providers", [])), claim.provider_id, claim.submitted_at),
-            "version": version + 1,
-        }
-        condition = "attribute_not_exists(PK)" if not current else "version = :v"
-        put: dict[str, Any] = {"TableName": table, "Item": to_item(new_item), "ConditionExpression": condition}
-        if current:
-            put["ExpressionAttributeValues"] = to_item({":v": version})
+    if claim.provider_id and recent is not None:
+        updated = recent.used(claim.provider_id, claim.submitted_at)
+        condition, values = updated.put_condition()
+        put: dict[str, Any] = {"TableName": table, "Item": to_item(updated.to_item()), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = to_item(values)
         items.append({"Put": put})
     return items
 
@@ -140,7 +131,9 @@ def write_claim(write: ClaimWrite) -> ClaimCreated:
     for _attempt in range(_ATTEMPTS):
         recent = None
         if claim.provider_id:
-            recent = get_item(table, recent_providers_key(claim.member_key, claim.claim_type), consistent=True)
+            key = RecentProviders.key(claim.member_key, claim.claim_type)
+            item = get_item(table, key, consistent=True)
+            recent = RecentProviders.from_item(item, claim.member_key, claim.claim_type)
         try:
             dynamodb.transact_write_items(TransactItems=_transaction(write, recent))
         except ClientError as error:

@@ -23,13 +23,11 @@ from receipt_store import get_receipts
 from portal_common import clock
 from portal_common.claim_records import (
     UPLOADED,
-    ClaimProvider,
     ClaimRecord,
     DrugRecord,
     ReceiptRecord,
     StatusEntry,
     TreatmentRecord,
-    get_claim_provider,
 )
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
 from portal_common.identity import Caller
@@ -38,6 +36,7 @@ from portal_common.members import Member, eligibility_on
 from portal_common.models import DATE_PATTERN, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
+from portal_common.provider_records import StoredProvider, get_provider
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class RuleInputs:
 
     member: Member
     plan: Plan
-    provider: ClaimProvider | None
+    provider: StoredProvider | None
     receipts: dict[str, ReceiptRecord]
     today: date
 
@@ -196,7 +195,7 @@ def payload_hash(body: Any) -> str:
 
 
 def _load_inputs(sub: ClaimSubmission, member: Member, plan: Plan) -> RuleInputs:
-    provider = get_claim_provider(sub.provider_id) if sub.provider_id else None
+    provider = get_provider(sub.provider_id) if sub.provider_id else None
     receipts = get_receipts(list(sub.receipt_ids))
     return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=clock.today())
 

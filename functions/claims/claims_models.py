@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from portal_common.drug_catalog import DIN_PATTERN
 from portal_common.models import InputModel, IsoDate, Money, OutputModel, PositiveMoney
 
 _PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
@@ -65,7 +66,7 @@ class Treatment(InputModel):
 class DrugDetails(InputModel):
     """Details of a drug claim (all optional; the receipt carries the rest)."""
 
-    din: Annotated[str, StringConstraints(pattern=r"^\d{8}$")] | None = None
+    din: Annotated[str, StringConstraints(pattern=DIN_PATTERN)] | None = None
     drug_name: ShortText | None = None
     pharmacy_name: ShortText | None = None
     prescription_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$")] | None = None

@@ -20,13 +20,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from provider_models import ProviderSource, StoredProvider
 from provider_rules import MIN_PREFIX, display_name, name_key, name_prefix
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
-from portal_common.directory_keys import provider_key, read_recent, recent_providers_key
 from portal_common.dynamo import batch_get, get_item, is_conditional_failure, query, to_item
+from portal_common.provider_records import (
+    ProviderSource,
+    RecentProviders,
+    StoredProvider,
+    get_provider,
+    provider_key,
+)
 
 
 def uniqueness_key(phone: str, provider_type: str, key: str) -> dict[str, str]:
@@ -113,12 +118,6 @@ def provider_items(provider: StoredProvider) -> list[dict[str, Any]]:
     return items
 
 
-def get_provider(provider_id: str, *, consistent: bool = False) -> StoredProvider | None:
-    """A provider by id (one ``GetItem``)."""
-    item = get_item(get_settings().providers_table, provider_key(provider_id), consistent=consistent)
-    return StoredProvider.from_item(item) if item else None
-
-
 def add_provider(provider: StoredProvider) -> tuple[StoredProvider, bool]:
     """Store a new provider unless the same (phone, type, name) exists: ``(provider, created)``.
 
@@ -203,7 +202,8 @@ def recent_providers(member_key: str, claim_type: str) -> list[tuple[StoredProvi
     ``GetItem`` + ``BatchGetItem``; a provider no longer in the directory is left out.
     """
     settings = get_settings()
-    entries = read_recent(get_item(settings.claims_table, recent_providers_key(member_key, claim_type)))
+    item = get_item(settings.claims_table, RecentProviders.key(member_key, claim_type))
+    entries = RecentProviders.from_item(item, member_key, claim_type).entries
     if not entries:
         return []
     found = batch_get(settings.providers_table, [provider_key(entry.provider_id) for entry in entries])

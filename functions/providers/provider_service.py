@@ -7,7 +7,7 @@ Results are :class:`provider_models.ProviderOut` in the caller's language.
 from __future__ import annotations
 
 from provider_directory import add_provider, build_provider, recent_providers, search_by_name, search_by_phone
-from provider_models import AddressOut, ProviderIn, ProviderList, ProviderOut, StoredProvider
+from provider_models import AddressOut, ProviderIn, ProviderList, ProviderOut
 from provider_rules import (
     MIN_PREFIX,
     name_prefix,
@@ -20,6 +20,7 @@ from portal_common import clock
 from portal_common.claim_types import claim_types
 from portal_common.ids import sortable_id
 from portal_common.problems import FieldError, ValidationFailed, invalid_field
+from portal_common.provider_records import StoredProvider
 
 
 def provider_out(provider: StoredProvider, lang: str, last_used_at: str | None = None) -> ProviderOut:

@@ -211,10 +211,10 @@ def api() -> Iterator[Api]:
     from moto import mock_aws
 
     from local.cfn import Stack
+    from local.seed_roster import load_plans_from_repo
     from portal_common.roster import parse_roster
     from portal_common.roster_store import write_plans, write_roster
     from tests.conftest import reset_process_caches
-    from tools.import_roster import load_plans_from_repo
 
     patch = pytest.MonkeyPatch()
     with mock_aws():

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal_common.claim_types import claim_types
-from portal_common.directory_keys import MAX_RECENT, push_recent
+from portal_common.provider_records import MAX_RECENT, RecentProviders
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,13 +60,24 @@ def test_visibility_follows_show_if_chains() -> None:
 
 
 def test_recent_providers_are_bounded_and_most_recent_first() -> None:
-    entries: list[dict[str, str]] = []
+    recent = RecentProviders.from_item(None, "MEMBER#C#P", "PHYSIO")
     for n in range(15):
-        entries = push_recent(entries, f"P{n}", f"2026-01-{n + 1:02d}")
-    entries = push_recent(entries, "P10", "2026-02-01")
+        recent = recent.used(f"P{n}", f"2026-01-{n + 1:02d}")
+    recent = recent.used("P10", "2026-02-01")
+    item = recent.to_item()
+    entries = item["providers"]
     assert len(entries) == MAX_RECENT
     assert [e["providerId"] for e in entries[:3]] == ["P10", "P14", "P13"]
     assert len({e["providerId"] for e in entries}) == MAX_RECENT
+    assert item["version"] == 16
+    # What is read back is what was written, and the next write is conditional on that version.
+    again = RecentProviders.from_item(item, "MEMBER#C#P", "PHYSIO")
+    assert again == recent
+    assert again.used("P1", "2026-03-01").put_condition() == ("version = :v", {":v": 16})
+    assert RecentProviders.from_item(None, "MEMBER#C#P", "PHYSIO").used("P1", "x").put_condition() == (
+        "attribute_not_exists(PK)",
+        {},
+    )
 
 
 @pytest.mark.parametrize(

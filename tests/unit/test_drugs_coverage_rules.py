@@ -7,6 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from local.seed_roster import load_plans_from_repo
 from portal_common import i18n
 from portal_common.drug_coverage import (
     DrugPrice,
@@ -17,7 +18,6 @@ from portal_common.drug_coverage import (
     matching_prefix,
 )
 from portal_common.members import Eligibility
-from tools.import_roster import load_plans_from_repo
 
 PLANS = {p.plan_id: p for p in load_plans_from_repo()}
 ESSENTIEL = PLANS["PLAN-ESSENTIEL"].drugs

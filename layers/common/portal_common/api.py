@@ -155,16 +155,6 @@ def respond(model: BaseModel | None, status: int, headers: dict[str, str] | None
     )
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
-    """A JSON response whose body is already made of JSON-compatible values."""
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, ensure_ascii=False),
-        headers=headers or {},
-    )
-
-
 def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     response = next_middleware(app)
     rid = request_id(app)

@@ -10,7 +10,6 @@ camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/``GSI1SK`` derived from 
   submission transaction, moved through its statuses by processing;
 - receipt: ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT``; written and checked by intake, attached to a
   claim in the submission transaction, read by processing (``docs/claims.md``);
-- :class:`ClaimProvider`: what a claim copies from the providers table (one ``GetItem`` by id).
 
 Items travel as plain Python values (``portal_common.dynamo``): money is ``Decimal``.
 """
@@ -23,9 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from portal_common.config import get_settings
-from portal_common.directory_keys import provider_key
-from portal_common.dynamo import get_item, to_item
+from portal_common.dynamo import to_item
 
 FINAL_STATUSES = frozenset({"PAID", "PARTIALLY_PAID", "DENIED"})
 PENDING_INFORMATION = "PENDING_INFORMATION"
@@ -341,21 +338,3 @@ class ReceiptRecord(StoredModel):
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),
         }
-
-
-# ---------------------------------------------------------------- provider
-
-
-class ClaimProvider(StoredModel):
-    """What a claim copies from a provider item of the providers table (owned by the providers
-    function: ``PK=PROVIDER#<providerId>``, ``SK=PROVIDER``)."""
-
-    provider_id: str
-    display_name: str | None = None
-    provider_type: str | None = None
-
-
-def get_claim_provider(provider_id: str) -> ClaimProvider | None:
-    """The provider ``provider_id`` (one ``GetItem``), ``None`` when unknown."""
-    item = get_item(get_settings().providers_table, provider_key(provider_id))
-    return ClaimProvider.model_validate(item) if item is not None else None

@@ -23,6 +23,7 @@ from typing import Any
 from portal_common import clock
 from portal_common.identity import member_key
 from portal_common.members import person_id_for
+from portal_common.models import DATE_PATTERN
 
 COLUMNS = (
     "contract_number",
@@ -41,7 +42,6 @@ COLUMNS = (
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 _PLAN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _NAME = re.compile(r"^[^\x00-\x1f<>{}\[\]|\\^~`\"]{1,60}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class ParsedRoster:
 
 
 def _parse_date(value: str) -> date | None:
-    if not _DATE.match(value):
+    if not DATE_PATTERN.match(value):
         return None
     try:
         return date.fromisoformat(value)
