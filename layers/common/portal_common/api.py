@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -104,14 +105,14 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]
     return out
 
 
-def request_language(app: APIGatewayRestResolver) -> str:
+def request_language(app: BaseRouter) -> str:
     """fr-CA or en-CA for the current request."""
     headers = app.current_event.headers or {}
     value = next((v for k, v in headers.items() if k.lower() == "accept-language"), None)
     return negotiate(value)
 
 
-def request_id(app: APIGatewayRestResolver) -> str | None:
+def request_id(app: BaseRouter) -> str | None:
     """API Gateway's request id of the current request."""
     context = app.current_event.raw_event.get("requestContext") or {}
     return context.get("requestId")
@@ -122,7 +123,7 @@ def to_json(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), cls=Encoder)
 
 
-def problem_response(app: APIGatewayRestResolver, error: DomainError) -> Response[str]:
+def problem_response(app: BaseRouter, error: DomainError) -> Response[str]:
     """Render ``error`` for the current request."""
     lang = request_language(app)
     rid = request_id(app)

@@ -1,0 +1,115 @@
+"""``/claims``: submit a claim (with an ``Idempotency-Key``), the claim history and one claim."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated, Any
+
+import claim_history
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from claim_submission import submit_claim
+from claims_http import current_caller, current_lang, ok
+from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
+from member_context import load_member
+
+from portal_common.api import respond
+from portal_common.aws_clients import client
+from portal_common.config import get_settings
+from portal_common.identity import Caller
+from portal_common.problems import invalid_field
+
+router = Router()
+
+# Idempotency keys: visible ASCII, 8 to 128 characters (a UUID fits).
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7E]{8,128}$")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+idempotency_config = IdempotencyConfig(
+    # The record key hashes the caller's certificate *and* their key: two members' keys never meet.
+    event_key_jmespath="[member, key]",
+    payload_validation_jmespath="body",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+    hash_function="sha256",
+)
+
+
+@lru_cache(maxsize=4)
+def _idempotent_submit(table: str, dynamodb: Any) -> Any:
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
+
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=idempotency_config,
+        key_prefix="claims-submit",
+        output_serializer=PydanticSerializer(ClaimCreated),
+    )
+    def run(*, request: dict[str, Any], caller: Caller, submission: ClaimSubmission, lang: str) -> ClaimCreated:
+        return submit_claim(caller, submission, request["body"], request["key"], lang)
+
+    return run
+
+
+def _idempotency_key() -> str:
+    headers = router.current_event.headers or {}
+    value = next((v for k, v in headers.items() if k.lower() == IDEMPOTENCY_HEADER.lower()), None)
+    if value is None or value == "":
+        raise invalid_field(IDEMPOTENCY_HEADER, "REQUIRED")
+    if not _IDEMPOTENCY_KEY.match(value):
+        raise invalid_field(IDEMPOTENCY_HEADER, "INVALID_IDEMPOTENCY_KEY")
+    return value
+
+
+@router.post(
+    "/claims",
+    summary="Submit a claim (Idempotency-Key header required)",
+    tags=["Claims"],
+    responses={
+        201: {"description": "Claim accepted", "content": {"application/json": {"model": ClaimCreated}}},
+        409: {"description": "IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_REQUEST_IN_PROGRESS (retry after 1 s)"},
+    },
+)
+def post_claim(body: ClaimSubmission) -> Response[str]:
+    """Medical, dental and drug claims. The same key with the same body answers the same claim."""
+    who = current_caller(router)
+    key = _idempotency_key()
+    raw = router.current_event.json_body
+    run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
+    created: ClaimCreated = run(
+        request={"member": who.member_key, "key": key, "body": raw},
+        caller=who,
+        submission=body,
+        lang=current_lang(router),
+    )
+    return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
+
+
+@router.get("/claims", summary="Claim history, newest first", tags=["Claims"], responses=ok(ClaimList))
+def get_claims(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    status: Annotated[ClaimStatus | None, Query()] = None,
+) -> ClaimList:
+    """One page of the member's claims (and their dependants'), optionally with one status."""
+    member, _ = load_member(current_caller(router))
+    return claim_history.page(member, current_lang(router), status=status, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=ok(ClaimDetail)
+)
+def get_claim(claimId: str) -> ClaimDetail:
+    """The claim as submitted, its status history and, once processed, its adjudication."""
+    member, _ = load_member(current_caller(router))
+    return claim_history.detail(member, claimId, current_lang(router))

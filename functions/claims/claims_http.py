@@ -1,0 +1,27 @@
+"""The HTTP side shared by the claims function's routers: who calls, in which language, and how a
+``200`` answer is declared in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from pydantic import BaseModel
+
+from portal_common.api import request_language
+from portal_common.identity import Caller, caller_from_event
+
+
+def ok(model: type[BaseModel]) -> dict[int, Any]:
+    """OpenAPI description of a 200 answer whose body is ``model`` (absent fields are left out)."""
+    return {200: {"description": "OK", "content": {"application/json": {"model": model}}}}
+
+
+def current_caller(router: BaseRouter) -> Caller:
+    """The signed-in member (from the authorizer's claims)."""
+    return caller_from_event(router.current_event.raw_event)
+
+
+def current_lang(router: BaseRouter) -> str:
+    """fr-CA or en-CA for the current request."""
+    return request_language(router)

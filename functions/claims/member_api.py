@@ -1,0 +1,18 @@
+"""``/me``: the signed-in member, their plan and the persons their certificate covers."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from claims_http import current_caller, current_lang, ok
+from claims_models import MeOut
+from member_context import load_member, me_view
+
+router = Router()
+
+
+@router.get("/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=ok(MeOut))
+def get_me() -> MeOut:
+    """Profile, plan and the persons covered under the certificate with their eligibility today."""
+    who = current_caller(router)
+    member, plan = load_member(who)
+    return me_view(member, plan, who, current_lang(router))

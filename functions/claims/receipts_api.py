@@ -1,0 +1,31 @@
+"""``/receipts``: start a receipt upload (presigned POST) and follow its check."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from claims_http import current_caller, ok
+from claims_models import ReceiptCreated, ReceiptOut, ReceiptRequest
+from receipt_store import create_receipt, get_receipt, receipt_view
+
+from portal_common.api import respond
+
+router = Router()
+
+
+@router.post(
+    "/receipts",
+    summary="Start a receipt upload (S3 presigned POST)",
+    tags=["Receipts"],
+    responses={201: {"description": "Upload form", "content": {"application/json": {"model": ReceiptCreated}}}},
+)
+def post_receipt(body: ReceiptRequest) -> Response[str]:
+    """A presigned POST whose policy enforces the exact key, the declared type and size (≤ 10 MiB)."""
+    who = current_caller(router)
+    return respond(create_receipt(who.member_key, body.file_name, body.content_type, body.size_bytes), 201)
+
+
+@router.get("/receipts/<receiptId>", summary="A receipt's status", tags=["Receipts"], responses=ok(ReceiptOut))
+def get_receipt_status(receiptId: str) -> ReceiptOut:
+    """``PENDING_UPLOAD`` until the uploaded object is checked, then ``UPLOADED`` or ``REJECTED``."""
+    return receipt_view(get_receipt(current_caller(router).member_key, receiptId))
