@@ -103,6 +103,7 @@ def main() -> None:
 
     with mock_aws():
         create_stack()
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"  # the template's level would log every claim
         _run()
 
 

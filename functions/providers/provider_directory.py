@@ -207,5 +207,5 @@ def recent_providers(member_key: str, claim_type: str) -> list[tuple[StoredProvi
     if not entries:
         return []
     found = batch_get(settings.providers_table, [provider_key(entry.provider_id) for entry in entries])
-    by_id = {str(item["providerId"]): StoredProvider.from_item(item) for item in found}
+    by_id = {provider.provider_id: provider for provider in map(StoredProvider.from_item, found)}
     return [(by_id[e.provider_id], e.last_used_at) for e in entries if e.provider_id in by_id]
