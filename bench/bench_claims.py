@@ -43,7 +43,8 @@ def _instrument() -> None:
 
     aws_clients.client = counted  # type: ignore[assignment]
     # Modules that imported ``client`` by name before instrumentation.
-    for module_name in ("portal_common.dynamo", "receipt_store", "claim_store", "claim_routes_api", "provider_directory"):
+    instrumented = ("portal_common.dynamo", "receipt_store", "claim_store", "claim_routes_api", "provider_directory")
+    for module_name in instrumented:
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, "client"):
             module.client = counted  # type: ignore[attr-defined]
