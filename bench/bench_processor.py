@@ -73,7 +73,7 @@ def _claim(certificate: tuple[str, str], person: str, plan_id: str, n: int, day:
 
 
 def _receipt(claim: ClaimRecord) -> dict[str, Any]:
-    from portal_common.claim_records import UPLOADED, ReceiptRecord
+    from portal_common.receipt_records import UPLOADED, ReceiptRecord
 
     receipt = ReceiptRecord(
         receipt_id=claim.receipt_ids[0],

@@ -10,12 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from portal_common.aws_clients import client
-from portal_common.claim_records import ClaimRecord, ReceiptRecord
+from portal_common.claim_records import ClaimRecord
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, to_item
 from portal_common.identity import member_key
 from portal_common.ids import sortable_id
 from portal_common.members import get_member
+from portal_common.receipt_records import ReceiptRecord
 from tests.moto_isolation import serialised_dynamodb  # noqa: F401 - re-exported for the processor tests
 
 MARIE = ("G1001", "100001")  # PLAN-ESSENTIEL, French, with a spouse and two children

@@ -152,10 +152,11 @@ def _run_examples() -> str:
 
     from portal_common.aws_clients import client
     from portal_common.claim_events import SOURCE, ClaimSubmittedV1
-    from portal_common.claim_records import UPLOADED, ClaimRecord, ReceiptRecord
+    from portal_common.claim_records import ClaimRecord
     from portal_common.config import get_settings
     from portal_common.dynamo import from_item, to_item
     from portal_common.members import get_member
+    from portal_common.receipt_records import UPLOADED, ReceiptRecord
 
     seed_plans_and_demo_roster()
     dynamodb = client("dynamodb")

@@ -31,12 +31,12 @@ from portal_common.claim_records import (
     AdjudicationLineRecord,
     AdjudicationRecord,
     ClaimRecord,
-    ReceiptRecord,
     StepRecord,
 )
 from portal_common.config import get_settings
 from portal_common.dynamo import cancellation_reasons, from_item, is_conditional_failure, to_item
 from portal_common.i18n import ENGLISH, FRENCH
+from portal_common.receipt_records import ReceiptRecord
 
 
 class ConcurrentUpdate(Exception):

@@ -31,10 +31,11 @@ from claim_notification import StatusChange, email_language, publish_status_chan
 
 from portal_common import clock
 from portal_common.claim_events import ClaimSubmittedV1
-from portal_common.claim_records import FINAL_STATUSES, PENDING_INFORMATION, REJECTED, UPLOADED, ClaimRecord
+from portal_common.claim_records import FINAL_STATUSES, PENDING_INFORMATION, ClaimRecord
 from portal_common.log import get_logger
 from portal_common.members import Member, get_member
 from portal_common.plans import Plan, get_plan
+from portal_common.receipt_records import REJECTED, UPLOADED
 
 MAX_ATTEMPTS = 6
 logger = get_logger("claim-processor")

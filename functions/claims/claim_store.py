@@ -26,12 +26,13 @@ from claims_models import ClaimCreated
 
 from portal_common import clock
 from portal_common.aws_clients import client
-from portal_common.claim_records import ClaimRecord, ReceiptRecord, StoredModel, status_index_pk
+from portal_common.claim_records import ClaimRecord, StoredModel, status_index_pk
 from portal_common.config import get_settings
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
 from portal_common.models import money_to_str
 from portal_common.problems import Conflict, FieldError, ValidationFailed
 from portal_common.provider_records import RecentProviders
+from portal_common.receipt_records import ReceiptRecord
 
 MARKER_TTL_SECONDS = 30 * 24 * 3600
 _ATTEMPTS = 4

@@ -21,22 +21,16 @@ from member_context import load_member
 from receipt_store import get_receipts
 
 from portal_common import clock
-from portal_common.claim_records import (
-    UPLOADED,
-    ClaimRecord,
-    DrugRecord,
-    ReceiptRecord,
-    StatusEntry,
-    TreatmentRecord,
-)
+from portal_common.claim_records import ClaimRecord, DrugRecord, StatusEntry, TreatmentRecord
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
 from portal_common.identity import Caller
 from portal_common.ids import sortable_id
 from portal_common.members import Member, eligibility_on
-from portal_common.models import DATE_PATTERN, MONEY_PATTERN
+from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
 from portal_common.provider_records import StoredProvider, get_provider
+from portal_common.receipt_records import UPLOADED, ReceiptRecord
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from portal_common.drug_catalog import DIN_PATTERN
 from portal_common.models import InputModel, IsoDate, Money, OutputModel, PositiveMoney
+from portal_common.patterns import DIN_PATTERN
 
 _PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
 

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
-from claims_models import ReceiptCreated, ReceiptOut, UploadForm
 
 from portal_common import clock
 from portal_common.aws_clients import client
-from portal_common.claim_records import PENDING_UPLOAD, REJECTED, UPLOADED, ReceiptRecord
 from portal_common.config import get_settings
 from portal_common.dynamo import batch_get, get_item, is_conditional_failure, to_item
 from portal_common.ids import sortable_id
 from portal_common.problems import NotFound
+from portal_common.receipt_records import PENDING_UPLOAD, REJECTED, UPLOADED, ReceiptRecord
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 UPLOAD_EXPIRES_SECONDS = 300
@@ -40,8 +40,18 @@ def object_key(receipt_id: str) -> str:
     return f"{KEY_PREFIX}{receipt_id}"
 
 
-def create_receipt(member_key: str, file_name: str, content_type: str, size_bytes: int) -> ReceiptCreated:
-    """Write a ``PENDING_UPLOAD`` receipt and return the contract's presigned POST answer."""
+@dataclass(frozen=True)
+class UploadForm:
+    """A presigned POST: where the app posts the file, and the form fields it must send."""
+
+    url: str
+    fields: dict[str, Any]
+
+
+def create_receipt(
+    member_key: str, file_name: str, content_type: str, size_bytes: int
+) -> tuple[ReceiptRecord, UploadForm]:
+    """Write a ``PENDING_UPLOAD`` receipt and presign the POST of its file."""
     settings = get_settings()
     receipt = ReceiptRecord(
         receipt_id=sortable_id("r"),
@@ -65,11 +75,7 @@ def create_receipt(member_key: str, file_name: str, content_type: str, size_byte
         Conditions=[{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]],
         ExpiresIn=UPLOAD_EXPIRES_SECONDS,
     )
-    return ReceiptCreated(
-        receipt_id=receipt.receipt_id,
-        upload=UploadForm(url=post["url"], fields=post["fields"]),
-        expires_in=UPLOAD_EXPIRES_SECONDS,
-    )
+    return receipt, UploadForm(url=post["url"], fields=post["fields"])
 
 
 def _read(receipt_id: str) -> ReceiptRecord | None:
@@ -95,19 +101,6 @@ def get_receipts(receipt_ids: list[str]) -> dict[str, ReceiptRecord]:
     items = batch_get(get_settings().claims_table, [ReceiptRecord.key(rid) for rid in valid])
     receipts = [ReceiptRecord.from_item(item) for item in items]
     return {receipt.receipt_id: receipt for receipt in receipts}
-
-
-def receipt_view(receipt: ReceiptRecord) -> ReceiptOut:
-    """The contract's receipt body."""
-    return ReceiptOut(
-        receipt_id=receipt.receipt_id,
-        status=receipt.status,  # type: ignore[arg-type]  # validated: one of the receipt statuses
-        file_name=receipt.file_name,
-        content_type=receipt.content_type,
-        size_bytes=receipt.size_bytes,
-        rejection_reason=receipt.rejection_reason or None,
-        claim_id=receipt.claim_id or None,
-    )
 
 
 # ---------------------------------------------------------------- checking uploaded objects

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from claims_http import current_caller, ok
 from claims_models import ReceiptCreated, ReceiptOut, ReceiptRequest
-from receipt_store import create_receipt, get_receipt, receipt_view
+from receipt_service import receipt_status, start_upload
 
 from portal_common.api import respond
 
@@ -22,10 +22,10 @@ router = Router()
 def post_receipt(body: ReceiptRequest) -> Response[str]:
     """A presigned POST whose policy enforces the exact key, the declared type and size (≤ 10 MiB)."""
     who = current_caller(router)
-    return respond(create_receipt(who.member_key, body.file_name, body.content_type, body.size_bytes), 201)
+    return respond(start_upload(who.member_key, body.file_name, body.content_type, body.size_bytes), 201)
 
 
 @router.get("/receipts/<receiptId>", summary="A receipt's status", tags=["Receipts"], responses=ok(ReceiptOut))
 def get_receipt_status(receiptId: str) -> ReceiptOut:
     """``PENDING_UPLOAD`` until the uploaded object is checked, then ``UPLOADED`` or ``REJECTED``."""
-    return receipt_view(get_receipt(current_caller(router).member_key, receiptId))
+    return receipt_status(current_caller(router).member_key, receiptId)

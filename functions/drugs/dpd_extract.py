@@ -21,8 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from portal_common.drug_catalog import is_din
 from portal_common.drug_coverage import DrugPrice
+from portal_common.patterns import is_din
 
 _CODE = re.compile(r"^\d{1,12}$")
 _ATC = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")

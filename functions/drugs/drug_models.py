@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from portal_common.drug_catalog import DIN_PATTERN
 from portal_common.models import OutputModel
+from portal_common.patterns import DIN_PATTERN
 
 
 class DrugIngredient(OutputModel):

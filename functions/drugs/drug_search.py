@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from portal_common.drug_catalog import is_din
+from portal_common.patterns import is_din
 from portal_common.text import normalized, words
 
 MIN_PREFIX = 3

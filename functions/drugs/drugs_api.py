@@ -15,9 +15,9 @@ from drug_search import MAX_QUERY_LENGTH
 from drug_service import get_drug, search
 
 from portal_common.api import create_app, request_language
-from portal_common.drug_catalog import is_din
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
+from portal_common.patterns import is_din
 from portal_common.problems import invalid_field
 
 logger = get_logger("drugs")

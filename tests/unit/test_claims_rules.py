@@ -155,3 +155,28 @@ def test_message_catalogues_define_the_same_keys() -> None:
         fr = json.loads((base / "fr-CA" / name).read_text())
         en = json.loads((base / "en-CA" / name).read_text())
         assert set(fr) == set(en), name
+
+
+def test_a_stored_receipt_reads_back_as_written() -> None:
+    from decimal import Decimal
+
+    from portal_common.receipt_records import UPLOADED, ReceiptRecord
+
+    stored = {
+        "PK": "RECEIPT#r01",
+        "SK": "RECEIPT",
+        "entityType": "RECEIPT",
+        "receiptId": "r01",
+        "memberKey": "MEMBER#C#P",
+        "status": UPLOADED,
+        "fileName": "reçu.pdf",
+        "contentType": "application/pdf",
+        "sizeBytes": Decimal("1234"),  # DynamoDB numbers arrive as Decimal
+        "createdAt": "2026-11-30T18:00:00.000Z",
+        "checkedEtag": "abc",
+        "actualSizeBytes": Decimal("1234"),
+    }
+    receipt = ReceiptRecord.from_item(stored)
+    assert receipt.size_bytes == 1234
+    assert receipt.claim_id is None
+    assert receipt.to_item() == {**stored, "sizeBytes": 1234, "actualSizeBytes": 1234}

@@ -181,3 +181,23 @@ def test_the_local_offset_moves_the_clock_only_in_the_local_stack(monkeypatch: p
     assert local_clock_offset() == 86400.0
     assert clock.epoch_seconds() - before >= 86400
     assert clock.now_iso().endswith("Z")
+
+
+def test_the_receipt_check_loads_no_model_library() -> None:
+    """The S3-triggered check reads and writes receipts only: its cold start stays near boto3's."""
+    environment = {**os.environ, **Stack().functions()["ReceiptCheckFunction"].environment}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions" / "claims"), str(ROOT / "layers" / "common")])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, receipt_check; print(sorted({'pydantic', 'claims_models'} & set(sys.modules)))",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Stored records of the claims table that intake and processing share: the claim and the receipt.
+"""The stored claim, shared by intake and processing (the receipt is ``portal_common.receipt_records``).
 
 Each model owns its item's layout: :meth:`to_item` writes it, :meth:`from_item` reads it, and the
 update expressions that change a stored item are built here too, so no other module reads or writes
@@ -8,8 +8,6 @@ camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/``GSI1SK`` derived from 
 - claim: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``, status index
   ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``; written by intake's
   submission transaction, moved through its statuses by processing;
-- receipt: ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT``; written and checked by intake, attached to a
-  claim in the submission transaction, read by processing (``docs/claims.md``);
 
 Items travel as plain Python values (``portal_common.dynamo``): money is ``Decimal``.
 """
@@ -26,10 +24,6 @@ from portal_common.dynamo import to_item
 
 FINAL_STATUSES = frozenset({"PAID", "PARTIALLY_PAID", "DENIED"})
 PENDING_INFORMATION = "PENDING_INFORMATION"
-
-PENDING_UPLOAD = "PENDING_UPLOAD"
-UPLOADED = "UPLOADED"
-REJECTED = "REJECTED"
 
 
 class StoredModel(BaseModel):
@@ -255,86 +249,3 @@ class ClaimRecord(StoredModel):
 def status_index_pk(member_key: str, status: str) -> str:
     """``GSI1PK`` of a member's claims with ``status``."""
     return f"{member_key}#STATUS#{status}"
-
-
-# ---------------------------------------------------------------- receipt
-
-
-class ReceiptRecord(StoredModel):
-    """A receipt item (its file is the S3 object ``receipts/<receiptId>``)."""
-
-    entity_type: ClassVar[str] = "RECEIPT"
-
-    receipt_id: str
-    member_key: str
-    status: str
-    file_name: str
-    content_type: str
-    size_bytes: int
-    created_at: str
-    expires_at: int | None = None
-    claim_id: str | None = None
-    attached_at: str | None = None
-    checked_etag: str | None = None
-    checked_at: str | None = None
-    actual_size_bytes: int | None = None
-    rejection_reason: str | None = None
-
-    @staticmethod
-    def key(receipt_id: str) -> dict[str, str]:
-        """Key of a receipt item."""
-        return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT"}
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> ReceiptRecord:
-        """The receipt of a stored item."""
-        return cls.model_validate(item)
-
-    def to_item(self) -> dict[str, Any]:
-        """The stored item."""
-        return {**self.key(self.receipt_id), "entityType": self.entity_type, **self.to_map()}
-
-    @classmethod
-    def attach_update(cls, receipt_id: str, member_key: str, claim_id: str, at: str) -> dict[str, Any]:
-        """An ``Update`` (without ``TableName``) attaching the receipt to a claim, on condition that
-        it is the member's, ``UPLOADED`` and not attached yet (it then never expires)."""
-        return {
-            "Key": to_item(cls.key(receipt_id)),
-            "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
-            "ConditionExpression": "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(
-                {":claim": claim_id, ":at": at, ":member": member_key, ":uploaded": UPLOADED}
-            ),
-        }
-
-    @classmethod
-    def verdict_update(
-        cls,
-        receipt_id: str,
-        *,
-        status: str,
-        etag: str,
-        at: str,
-        size: int,
-        reason: str | None = None,
-        expires_at: int | None = None,
-    ) -> dict[str, Any]:
-        """An ``UpdateItem`` (without ``TableName``) recording the check of the uploaded object, on
-        condition that the receipt exists and is not attached (a rejection sets ``reason`` and
-        ``expires_at``; an acceptance removes both)."""
-        values: dict[str, Any] = {":status": status, ":etag": etag, ":at": at, ":size": size}
-        update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
-        if status == REJECTED:
-            update += ", rejectionReason = :reason, expiresAt = :exp"
-            values[":reason"] = reason
-            values[":exp"] = expires_at
-        else:
-            update += " REMOVE rejectionReason, expiresAt"
-        return {
-            "Key": to_item(cls.key(receipt_id)),
-            "UpdateExpression": update,
-            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(claimId)",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(values),
-        }

@@ -22,7 +22,6 @@ the table.
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -30,16 +29,8 @@ from portal_common.config import get_settings
 from portal_common.drug_coverage import DrugPrice, DrugProfile
 from portal_common.dynamo import batch_get, get_item
 
-DIN_PATTERN = r"^\d{8}$"
-"""A Drug Identification Number: 8 digits (Health Canada)."""
-_DIN = re.compile(DIN_PATTERN)
 DRUG_SK = "DRUG"
 GROUP_SK = "MEMBERS"
-
-
-def is_din(text: str) -> bool:
-    """Whether ``text`` is a DIN (8 digits, nothing else)."""
-    return bool(_DIN.match(text))
 
 
 def drug_key(din: str) -> dict[str, str]:

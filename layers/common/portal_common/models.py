@@ -7,7 +7,6 @@ with at most two decimals (``"85.00"``), dates are strict ``YYYY-MM-DD``.
 from __future__ import annotations
 
 import inspect
-import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
@@ -24,11 +23,9 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
+from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
+
 CENT = Decimal("0.01")
-MONEY_PATTERN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-"""A money amount as the contract writes it: up to seven digits, up to two decimals."""
-DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-"""A date as the contract writes it: ``YYYY-MM-DD``."""
 
 
 class InputModel(BaseModel):

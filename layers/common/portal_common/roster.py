@@ -23,7 +23,7 @@ from typing import Any
 from portal_common import clock
 from portal_common.identity import member_key
 from portal_common.members import person_id_for
-from portal_common.models import DATE_PATTERN
+from portal_common.patterns import DATE_PATTERN
 
 COLUMNS = (
     "contract_number",

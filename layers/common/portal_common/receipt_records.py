@@ -1,0 +1,125 @@
+"""The stored receipt, shared by intake (which writes and checks it) and processing (which reads it).
+
+``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT`` in the claims table; its file is the S3 object
+``receipts/<receiptId>``. :class:`ReceiptRecord` owns the item's layout (``to_item`` /
+``from_item``) and builds the two conditional updates that change it, so no other module reads or
+writes a receipt by attribute name. Standard library only: the S3-triggered receipt check loads no
+model library (see ``docs/claims.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from portal_common.dynamo import to_item
+
+PENDING_UPLOAD = "PENDING_UPLOAD"
+UPLOADED = "UPLOADED"
+REJECTED = "REJECTED"
+
+# Python field -> stored attribute.
+_ATTRIBUTES = {
+    "receipt_id": "receiptId",
+    "member_key": "memberKey",
+    "status": "status",
+    "file_name": "fileName",
+    "content_type": "contentType",
+    "size_bytes": "sizeBytes",
+    "created_at": "createdAt",
+    "expires_at": "expiresAt",
+    "claim_id": "claimId",
+    "attached_at": "attachedAt",
+    "checked_etag": "checkedEtag",
+    "checked_at": "checkedAt",
+    "actual_size_bytes": "actualSizeBytes",
+    "rejection_reason": "rejectionReason",
+}
+_WHOLE_NUMBERS = frozenset({"size_bytes", "expires_at", "actual_size_bytes"})
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """A receipt item."""
+
+    entity_type: ClassVar[str] = "RECEIPT"
+
+    receipt_id: str
+    member_key: str
+    status: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    created_at: str
+    expires_at: int | None = None
+    claim_id: str | None = None
+    attached_at: str | None = None
+    checked_etag: str | None = None
+    checked_at: str | None = None
+    actual_size_bytes: int | None = None
+    rejection_reason: str | None = None
+
+    @staticmethod
+    def key(receipt_id: str) -> dict[str, str]:
+        """Key of a receipt item."""
+        return {"PK": f"RECEIPT#{receipt_id}", "SK": "RECEIPT"}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ReceiptRecord:
+        """The receipt of a stored item (DynamoDB numbers arrive as ``Decimal``)."""
+        values: dict[str, Any] = {}
+        for name, attribute in _ATTRIBUTES.items():
+            value = item.get(attribute)
+            if value is not None:
+                values[name] = int(value) if name in _WHOLE_NUMBERS else str(value)
+        return cls(**values)
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored item (absent attributes left out)."""
+        stored = {_ATTRIBUTES[name]: value for name, value in asdict(self).items() if value is not None}
+        return {**self.key(self.receipt_id), "entityType": self.entity_type, **stored}
+
+    @classmethod
+    def attach_update(cls, receipt_id: str, member_key: str, claim_id: str, at: str) -> dict[str, Any]:
+        """An ``Update`` (without ``TableName``) attaching the receipt to a claim, on condition that
+        it is the member's, ``UPLOADED`` and not attached yet (it then never expires)."""
+        return {
+            "Key": to_item(cls.key(receipt_id)),
+            "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
+            "ConditionExpression": "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(
+                {":claim": claim_id, ":at": at, ":member": member_key, ":uploaded": UPLOADED}
+            ),
+        }
+
+    @classmethod
+    def verdict_update(
+        cls,
+        receipt_id: str,
+        *,
+        status: str,
+        etag: str,
+        at: str,
+        size: int,
+        reason: str | None = None,
+        expires_at: int | None = None,
+    ) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) recording the check of the uploaded object, on
+        condition that the receipt exists and is not attached (a rejection sets ``reason`` and
+        ``expires_at``; an acceptance removes both)."""
+        values: dict[str, Any] = {":status": status, ":etag": etag, ":at": at, ":size": size}
+        update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
+        if status == REJECTED:
+            update += ", rejectionReason = :reason, expiresAt = :exp"
+            values[":reason"] = reason
+            values[":exp"] = expires_at
+        else:
+            update += " REMOVE rejectionReason, expiresAt"
+        return {
+            "Key": to_item(cls.key(receipt_id)),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(claimId)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(values),
+        }
