@@ -146,3 +146,54 @@ def test_logger_output_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"message":"login"' in out.out.replace(" ", "")
     assert "Hunter2Hunter2" not in out.out + out.err
     assert "john@example.org" not in out.out + out.err
+
+
+def test_output_models_leave_absent_fields_out_but_keep_their_schema() -> None:
+    """How every 200 body is written: optional ``None`` fields are left out (whether declared with a
+    bare default or with ``Field``), ``keep_null`` fields stay ``null``, and the OpenAPI schema still
+    declares every field."""
+    from pydantic import Field
+
+    from portal_common.api import respond
+    from portal_common.models import OutputModel
+
+    class Page(OutputModel):
+        keep_null = frozenset({"next_cursor"})
+
+        items: list[int]
+        next_cursor: str | None = None
+        plain_note: str | None = None
+        described_note: str | None = Field(default=None, description="with a description")
+
+    page = Page(items=[1])
+    assert page.model_dump(mode="json", by_alias=True) == {"items": [1], "nextCursor": None}
+    assert Page(items=[], plain_note="a", described_note="b").model_dump(by_alias=True) == {
+        "items": [],
+        "nextCursor": None,
+        "plainNote": "a",
+        "describedNote": "b",
+    }
+    schema = Page.model_json_schema(mode="serialization")
+    assert set(schema["properties"]) == {"items", "nextCursor", "plainNote", "describedNote"}
+    assert respond(page, 201).body == '{"items":[1],"nextCursor":null}'
+    assert respond(None, 204).body == ""
+
+
+def test_a_cursor_signed_with_another_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As an attacker would: sign a cursor with the key that used to be a constant in the code, or
+    with another stack's key; this stack refuses it (the key is the stack's generated secret)."""
+    from portal_common.config import reload_settings
+
+    key = {"PK": "MEMBER#G1#1", "SK": "CLAIM#2026"}
+    try:
+        monkeypatch.setenv("CURSOR_SECRET", "portal-cursor-v1")
+        reload_settings()
+        forged = encode_cursor(key, scope="MEMBER#G1#1")
+        monkeypatch.setenv("CURSOR_SECRET", "this-stack-generated-secret-0123456789")
+        reload_settings()
+        with pytest.raises(ValidationFailed):
+            decode_cursor(forged, "MEMBER#G1#1", {"PK", "SK"})
+        assert decode_cursor(encode_cursor(key, scope="MEMBER#G1#1"), "MEMBER#G1#1", {"PK", "SK"}) == key
+    finally:
+        monkeypatch.undo()
+        reload_settings()

@@ -169,7 +169,7 @@ def test_the_template_generates_the_cursor_secret_and_no_code_defaults_it() -> N
     ],
 )
 def test_today_is_the_latest_date_anywhere_in_canada(instant: datetime, expected: date) -> None:
-    assert clock.canada_today(instant) == expected
+    assert clock.today(instant) == expected
 
 
 def test_the_local_offset_moves_the_clock_only_in_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:

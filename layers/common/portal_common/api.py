@@ -23,11 +23,10 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.shared.json_encoder import Encoder
-from pydantic import BaseModel
 
 from portal_common.config import get_settings
 from portal_common.i18n import negotiate
-from portal_common.models import dump
+from portal_common.models import OutputModel
 from portal_common.problems import PROBLEM_CONTENT_TYPE, DomainError, FieldError, ValidationFailed
 
 # pydantic error types -> our stable field error codes (the catalogue has a message for each).
@@ -140,7 +139,7 @@ def problem_response(app: BaseRouter, error: DomainError) -> Response[str]:
     )
 
 
-def respond(model: BaseModel | None, status: int, headers: dict[str, str] | None = None) -> Response[str]:
+def respond(model: OutputModel | None, status: int, headers: dict[str, str] | None = None) -> Response[str]:
     """An answer other than ``200`` with a model body (``201``, ``202``), or no body (``204``).
 
     A ``200`` route returns its output model and Powertools serializes it; this is the one helper
@@ -151,7 +150,7 @@ def respond(model: BaseModel | None, status: int, headers: dict[str, str] | None
     return Response(
         status_code=status,
         content_type="application/json",
-        body=to_json(dump(model)),
+        body=to_json(model.model_dump(mode="json", by_alias=True)),
         headers=headers or {},
     )
 

@@ -46,21 +46,12 @@ def now() -> datetime:
     return datetime.fromtimestamp(epoch_seconds(), tz=UTC)
 
 
-def iso(moment: datetime, timespec: str = "milliseconds") -> str:
-    """RFC 3339 UTC text of ``moment`` with a ``Z`` (``2026-11-30T18:01:03.123Z``)."""
-    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
-
-
 def now_iso(timespec: str = "milliseconds") -> str:
-    """The current instant as stored: RFC 3339 UTC with a ``Z``."""
-    return iso(now(), timespec)
+    """The current instant as stored: RFC 3339 UTC with a ``Z`` (``2026-11-30T18:01:03.123Z``)."""
+    return now().isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
-def canada_today(moment: datetime | None = None) -> date:
-    """The latest calendar date anywhere in Canada at ``moment`` (default: now)."""
+def today(moment: datetime | None = None) -> date:
+    """Today by the one rule of this module: the latest calendar date anywhere in Canada at
+    ``moment`` (default: now)."""
     return ((moment or now()).astimezone(UTC) + EARLIEST_CANADIAN_OFFSET).date()
-
-
-def today() -> date:
-    """Today, by the one rule of this module (the latest date anywhere in Canada)."""
-    return canada_today()

@@ -7,6 +7,8 @@ its name (``ConfigurationError: MEMBERS_TABLE is not set``) instead of failing a
 
 Variables that only some functions need (the user pool, the cursor secret) are checked by those
 functions with :meth:`Settings.require`, also at import time. No secret has a default here.
+The one exception to "read once" is :func:`local_clock_offset`: the local stack's clock offset is
+read on every call, because a test moves a running stack's clock.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -64,8 +66,6 @@ class Settings:
     auth_response_floor_ms: int = 400
     # Identity: per-action throttle overrides, ``{"login": {"email": 10, "ip": 100, "window": 900}}``.
     auth_throttle_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # The local stack (never set by template.yaml): the clock may be shifted for tests.
-    local_stack: bool = False
 
     def require(self, *names: str) -> Settings:
         """Fail (at cold start) unless the optional settings ``names`` are set; returns ``self``."""
@@ -120,7 +120,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_origin=env.get("ALLOWED_ORIGIN") or "*",
         auth_response_floor_ms=_int(env, "AUTH_RESPONSE_FLOOR_MS", 400),
         auth_throttle_limits=_throttle_limits(env),
-        local_stack=env.get("PORTAL_LOCAL_STACK", "") == "1",
         **values,
     )
 
@@ -160,6 +159,3 @@ def local_clock_offset() -> float:
         return float(raw)
     except ValueError:
         return 0.0
-
-
-SETTING_NAMES = tuple(f.name for f in fields(Settings))

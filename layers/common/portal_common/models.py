@@ -71,11 +71,6 @@ class OutputModel(BaseModel):
                 default._attributes_set["exclude_if"] = _is_none  # what pydantic copies when it collects
 
 
-def dump(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict with contract names, as the API sends it (see :class:`OutputModel`)."""
-    return model.model_dump(mode="json", by_alias=True, exclude_none=not isinstance(model, OutputModel))
-
-
 def quantize(amount: Decimal) -> Decimal:
     """Round to the cent (half up, as receipts are)."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
