@@ -7,8 +7,6 @@ same :func:`~portal_common.drug_coverage.evaluate` the claim processor pays drug
 
 from __future__ import annotations
 
-from datetime import date
-
 from drug_models import Coverage
 from drug_views import coverage_view
 
@@ -21,8 +19,8 @@ from portal_common.plans import get_plan
 from portal_common.problems import DomainError, NotFound
 
 
-def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date | None = None) -> Coverage:
-    """Is ``din`` covered for ``person_id`` on ``on`` (today by default)?
+def check_coverage(caller: Caller, din: str, person_id: str, lang: str) -> Coverage:
+    """Is ``din`` covered for ``person_id`` today (:func:`portal_common.clock.today`)?
 
     Only for a person of the caller's certificate: anyone else's is ``404 PERSON_NOT_FOUND``.
     """
@@ -38,7 +36,7 @@ def check_coverage(caller: Caller, din: str, person_id: str, lang: str, on: date
     item = get_drug_item(din)
     if not item:
         raise NotFound("DRUG_NOT_FOUND")
-    on = on or clock.today()
+    on = clock.today()
     document = drug_document(item)
     decision = evaluate(
         profile_from_document(document),

@@ -42,7 +42,7 @@ class Drug(OutputModel):
 class DrugPage(OutputModel):
     """One page of search results."""
 
-    keep_null = frozenset({"next_cursor"})  # these answer null when unknown
+    keep_null = frozenset({"next_cursor"})  # null on the last page
 
     items: list[Drug]
     next_cursor: str | None = None

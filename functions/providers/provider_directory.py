@@ -12,7 +12,7 @@ Name entries carry a copy of the provider, so a search is one bounded ``Query`` 
 no second read. Kinds: ``L`` "last first", ``F`` "first last" (persons), ``B`` business name. The
 two-letter bucket in the partition key spreads the index and keeps each prefix query inside one
 partition: constant cost whatever the directory size. The attributes every item copies are
-:class:`provider_models.StoredProvider`'s.
+:class:`portal_common.provider_records.StoredProvider`'s.
 """
 
 from __future__ import annotations

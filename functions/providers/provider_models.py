@@ -68,6 +68,3 @@ class ProviderList(OutputModel):
 
     items: list[ProviderOut]
     next_cursor: str | None = None
-
-
-# ---------------------------------------------------------------- stored entity
