@@ -19,7 +19,7 @@ from portal_common.log import get_logger
 from portal_common.models import OutputModel
 
 logger = get_logger("providers")
-app = create_app(logger, requires=("cursor_secret",))
+app = create_app(logger)
 
 
 def _ok(model: type[OutputModel], status: int = 200, description: str = "OK") -> dict[int, Any]:

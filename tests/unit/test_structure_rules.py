@@ -106,14 +106,13 @@ def test_every_function_gets_the_settings_it_checks_from_the_template() -> None:
     needs = {
         "AuthApiFunction": ("user_pool_id", "user_pool_client_id"),
         "ClaimsApiFunction": ("cursor_secret",),
-        "ProvidersApiFunction": ("cursor_secret",),
         "DrugsApiFunction": ("cursor_secret",),
     }
     functions = Stack().functions()
     for name, spec in functions.items():
         load_settings(spec.environment).require(*needs.get(name, ()))
     paging = {n for n, spec in functions.items() if "CURSOR_SECRET" in spec.environment}
-    assert paging == {"ClaimsApiFunction", "ProvidersApiFunction", "DrugsApiFunction"}  # least privilege
+    assert paging == {"ClaimsApiFunction", "DrugsApiFunction"}  # least privilege: only they page
 
 
 def test_a_missing_variable_is_named() -> None:
