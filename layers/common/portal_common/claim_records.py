@@ -1,13 +1,13 @@
 """The stored claim, shared by intake and processing (the receipt is ``portal_common.receipt_records``).
 
-Each model owns its item's layout: :meth:`to_item` writes it, :meth:`from_item` reads it, and the
-update expressions that change a stored item are built here too, so no other module reads or writes
-these items by attribute name. Attribute names are the stored ones (``docs/conventions.md``):
-camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/``GSI1SK`` derived from the fields.
-
-- claim: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``, status index
-  ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``; written by intake's
-  submission transaction, moved through its statuses by processing;
+:class:`ClaimRecord` owns the claim item's layout: :meth:`~ClaimRecord.to_item` writes it,
+:meth:`~ClaimRecord.from_item` reads it, and the update expressions that change a stored claim are
+built here too, so no other module reads or writes a claim by attribute name. Attribute names are
+the stored ones (``docs/conventions.md``): camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/
+``GSI1SK`` derived from the fields: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``,
+status index ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``. Intake's
+submission transaction writes the claim; processing moves it through its statuses.
+:class:`StoredModel` is the base of every pydantic stored map (the processor's running totals too).
 
 Items travel as plain Python values (``portal_common.dynamo``): money is ``Decimal``.
 """
