@@ -27,9 +27,14 @@ PENDING_INFORMATION = "PENDING_INFORMATION"
 
 
 class StoredModel(BaseModel):
-    """A map as DynamoDB stores it: camelCase names, absent (``None``) attributes left out."""
+    """A map as DynamoDB stores it: camelCase names, absent (``None``) attributes left out.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    A malformed item's ``ValidationError`` does not quote the item: a failed stream or queue batch
+    logs its errors, and an item holds participant numbers and what the member wrote."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", hide_input_in_errors=True
+    )
 
     def to_map(self) -> dict[str, Any]:
         """The stored map (plain values, ``Decimal`` money)."""
