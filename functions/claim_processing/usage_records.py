@@ -12,15 +12,16 @@ They live in the member's partition of the claims table, next to the claims they
 
 Every record has a ``version``: a write puts the next version on condition that the stored one is
 still the one that was read (or that the record does not exist yet). The adjudication rules work on
-the plain dataclasses of ``claim_adjudication``; :func:`usage_from_items` and :func:`usage_puts`
-convert.
+the plain dataclasses of ``claim_adjudication``; each record has the same fields as its dataclass
+(``usage_type``), so :meth:`UsageRecord.usage` and :meth:`UsageRecord.holding` convert both ways.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import asdict
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from claim_adjudication import FAMILY, ZERO, DatedUsage, FamilyYear, PersonYear, Usage, UsageKeys
 from pydantic import Field
@@ -33,6 +34,9 @@ class UsageRecord(StoredModel):
     """What every running-total item has: the member's partition, a version, the time of the last write."""
 
     entity_type: ClassVar[str]
+    # The ``claim_adjudication`` dataclass the record stores: the record's own fields but the partition
+    # and ``updatedAt``.
+    usage_type: ClassVar[type[Any]]
 
     member_key: str = Field(validation_alias="PK", serialization_alias="PK")
     version: int
@@ -41,6 +45,15 @@ class UsageRecord(StoredModel):
     @abstractmethod
     def sort_key(self) -> str:
         """The record's ``SK``."""
+
+    @classmethod
+    def holding(cls, member_key: str, usage: Any, now: str) -> Self:
+        """The next version of the record of ``usage`` (a ``usage_type`` as read, then changed), written ``now``."""
+        return cls(member_key=member_key, updated_at=now, **{**asdict(usage), "version": usage.version + 1})
+
+    def usage(self) -> Any:
+        """The record as the adjudication rules read it (a ``usage_type``)."""
+        return self.usage_type(**self.model_dump(exclude={"member_key", "updated_at"}))
 
     def to_item(self) -> dict[str, Any]:
         """The stored item."""
@@ -61,9 +74,10 @@ class PersonYearRecord(UsageRecord):
     """``TOTALS#<personId>#<benefitYear>``."""
 
     entity_type: ClassVar[str] = "PERSON_TOTALS"
+    usage_type: ClassVar[type[Any]] = PersonYear
 
     person_id: str
-    benefit_year: str
+    year: str = Field(alias="benefitYear")
     benefits: dict[str, Decimal] = Field(default_factory=dict)
     shared: dict[str, Decimal] = Field(default_factory=dict)
     drugs: Decimal = ZERO
@@ -74,26 +88,16 @@ class PersonYearRecord(UsageRecord):
         return f"TOTALS#{person_id}#{year}"
 
     def sort_key(self) -> str:
-        return self.sk(self.person_id, self.benefit_year)
-
-    def usage(self) -> PersonYear:
-        return PersonYear(
-            self.person_id,
-            self.benefit_year,
-            benefits=dict(self.benefits),
-            shared=dict(self.shared),
-            drugs=self.drugs,
-            deductible=self.deductible,
-            version=self.version,
-        )
+        return self.sk(self.person_id, self.year)
 
 
 class FamilyYearRecord(UsageRecord):
     """``TOTALS#FAMILY#<benefitYear>``."""
 
     entity_type: ClassVar[str] = "FAMILY_TOTALS"
+    usage_type: ClassVar[type[Any]] = FamilyYear
 
-    benefit_year: str
+    year: str = Field(alias="benefitYear")
     deductible: Decimal = ZERO
 
     @staticmethod
@@ -101,16 +105,14 @@ class FamilyYearRecord(UsageRecord):
         return f"TOTALS#{FAMILY}#{year}"
 
     def sort_key(self) -> str:
-        return self.sk(self.benefit_year)
-
-    def usage(self) -> FamilyYear:
-        return FamilyYear(self.benefit_year, deductible=self.deductible, version=self.version)
+        return self.sk(self.year)
 
 
 class DatedUsageRecord(UsageRecord):
     """``USAGE#<personId>#<scope>`` (``SHARED#<name>`` or ``FREQUENCY#<claimType>``)."""
 
     entity_type: ClassVar[str] = "DATED_USAGE"
+    usage_type: ClassVar[type[Any]] = DatedUsage
 
     person_id: str
     scope: str
@@ -123,11 +125,6 @@ class DatedUsageRecord(UsageRecord):
 
     def sort_key(self) -> str:
         return self.sk(self.person_id, self.scope)
-
-    def usage(self) -> DatedUsage:
-        return DatedUsage(
-            self.person_id, self.scope, amounts=dict(self.amounts), counts=dict(self.counts), version=self.version
-        )
 
 
 def usage_sort_keys(keys: UsageKeys) -> list[str]:
@@ -142,63 +139,26 @@ def usage_sort_keys(keys: UsageKeys) -> list[str]:
 def usage_from_items(keys: UsageKeys, stored: list[dict[str, Any]]) -> Usage:
     """The records ``keys`` names from the ``stored`` items; absent ones start empty at version 0."""
     items = {str(item["SK"]): item for item in stored}
+
+    def read(record: type[UsageRecord], sk: str, empty: Any) -> Any:
+        item = items.get(sk)
+        return record.model_validate(item).usage() if item else empty
+
     usage = Usage()
-    for person_id, year in keys.person_years:
-        item = items.get(PersonYearRecord.sk(person_id, year))
-        usage.person_years[(person_id, year)] = (
-            PersonYearRecord.model_validate(item).usage() if item else PersonYear(person_id, year)
-        )
-    for year in keys.family_years:
-        item = items.get(FamilyYearRecord.sk(year))
-        usage.family_years[year] = FamilyYearRecord.model_validate(item).usage() if item else FamilyYear(year)
-    for person_id, scope in keys.dated:
-        item = items.get(DatedUsageRecord.sk(person_id, scope))
-        usage.dated[(person_id, scope)] = (
-            DatedUsageRecord.model_validate(item).usage() if item else DatedUsage(person_id, scope)
-        )
+    for p, y in keys.person_years:
+        usage.person_years[(p, y)] = read(PersonYearRecord, PersonYearRecord.sk(p, y), PersonYear(p, y))
+    for y in keys.family_years:
+        usage.family_years[y] = read(FamilyYearRecord, FamilyYearRecord.sk(y), FamilyYear(y))
+    for p, s in keys.dated:
+        usage.dated[(p, s)] = read(DatedUsageRecord, DatedUsageRecord.sk(p, s), DatedUsage(p, s))
     return usage
 
 
 def usage_puts(table: str, member_key: str, usage: Usage, changed: UsageKeys, now: str) -> list[dict[str, Any]]:
     """A versioned ``Put`` of every changed record (in a stable order)."""
-    records: list[UsageRecord] = []
-    for key in sorted(changed.person_years):
-        person = usage.person_years[key]
-        records.append(
-            PersonYearRecord(
-                member_key=member_key,
-                version=person.version + 1,
-                updated_at=now,
-                person_id=person.person_id,
-                benefit_year=person.year,
-                benefits=person.benefits,
-                shared=person.shared,
-                drugs=person.drugs,
-                deductible=person.deductible,
-            )
-        )
-    for year in sorted(changed.family_years):
-        family = usage.family_years[year]
-        records.append(
-            FamilyYearRecord(
-                member_key=member_key,
-                version=family.version + 1,
-                updated_at=now,
-                benefit_year=family.year,
-                deductible=family.deductible,
-            )
-        )
-    for key in sorted(changed.dated):
-        dated = usage.dated[key]
-        records.append(
-            DatedUsageRecord(
-                member_key=member_key,
-                version=dated.version + 1,
-                updated_at=now,
-                person_id=dated.person_id,
-                scope=dated.scope,
-                amounts=dated.amounts,
-                counts=dated.counts,
-            )
-        )
+    records: list[UsageRecord] = [
+        *(PersonYearRecord.holding(member_key, usage.person_years[k], now) for k in sorted(changed.person_years)),
+        *(FamilyYearRecord.holding(member_key, usage.family_years[y], now) for y in sorted(changed.family_years)),
+        *(DatedUsageRecord.holding(member_key, usage.dated[k], now) for k in sorted(changed.dated)),
+    ]
     return [record.put(table) for record in records]

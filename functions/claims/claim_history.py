@@ -82,9 +82,11 @@ def detail(member: Member, claim_id: str, lang: str) -> ClaimDetail:
         )
         for t in claim.treatments
     ]
-    drug = claim.drug.to_map() if claim.drug is not None else None
-    if drug and claim.drug is not None and claim.drug.quantity is not None:
-        drug["quantity"] = str(claim.drug.quantity)
+    drug = None
+    if claim.drug is not None:
+        drug = claim.drug.to_map()
+        if claim.drug.quantity is not None:
+            drug["quantity"] = str(claim.drug.quantity)
     return ClaimDetail(
         **_summary_fields(claim, member, lang),
         category=claim.category,

@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from claim_submission import submit_claim
-from claims_http import current_caller, current_lang, ok
+from claims_http import current_caller, ok
 from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
 from member_context import load_member
 
-from portal_common.api import respond
+from portal_common.api import request_language, respond
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.identity import Caller
@@ -90,7 +90,7 @@ def post_claim(body: ClaimSubmission) -> Response[str]:
         request={"member": who.member_key, "key": key, "body": raw},
         caller=who,
         submission=body,
-        lang=current_lang(router),
+        lang=request_language(router),
     )
     return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
 
@@ -103,7 +103,7 @@ def get_claims(
 ) -> ClaimList:
     """One page of the member's claims (and their dependants'), optionally with one status."""
     member, _ = load_member(current_caller(router))
-    return claim_history.page(member, current_lang(router), status=status, limit=limit, cursor=cursor)
+    return claim_history.page(member, request_language(router), status=status, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -112,4 +112,4 @@ def get_claims(
 def get_claim(claimId: str) -> ClaimDetail:
     """The claim as submitted, its status history and, once processed, its adjudication."""
     member, _ = load_member(current_caller(router))
-    return claim_history.detail(member, claimId, current_lang(router))
+    return claim_history.detail(member, claimId, request_language(router))

@@ -7,10 +7,11 @@ from typing import Annotated
 import claim_type_views
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from claims_http import current_caller, current_lang, ok
+from claims_http import current_caller, ok
 from claims_models import ClaimTypeList, ClaimTypeOut
 from member_context import load_member
 
+from portal_common.api import request_language
 from portal_common.claim_types import Category, claim_types
 from portal_common.problems import NotFound
 
@@ -25,7 +26,7 @@ def list_claim_types(
     """Types covered by the caller's plan matching ``q`` (names and synonyms, both languages, case and
     accents ignored); ``Autre``/``Other`` lists the OTHER category."""
     _, plan = load_member(current_caller(router))
-    return claim_type_views.covered_types(q, category, current_lang(router), plan)
+    return claim_type_views.covered_types(q, category, request_language(router), plan)
 
 
 @router.get(
@@ -40,4 +41,4 @@ def get_claim_type(code: str) -> ClaimTypeOut:
     catalogue = claim_types()
     if catalogue.get(code) is None:
         raise NotFound("CLAIM_TYPE_NOT_FOUND")
-    return claim_type_views.render(catalogue, code, current_lang(router), plan)
+    return claim_type_views.render(catalogue, code, request_language(router), plan)

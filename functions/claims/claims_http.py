@@ -1,5 +1,5 @@
-"""The HTTP side shared by the claims function's routers: who calls, in which language, and how a
-``200`` answer is declared in the OpenAPI document."""
+"""The HTTP side shared by the claims function's routers: who calls, and how a ``200`` answer is
+declared in the OpenAPI document (the language is ``portal_common.api.request_language``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from pydantic import BaseModel
 
-from portal_common.api import request_language
 from portal_common.identity import Caller, caller_from_event
 
 
@@ -20,8 +19,3 @@ def ok(model: type[BaseModel]) -> dict[int, Any]:
 def current_caller(router: BaseRouter) -> Caller:
     """The signed-in member (from the authorizer's claims)."""
     return caller_from_event(router.current_event.raw_event)
-
-
-def current_lang(router: BaseRouter) -> str:
-    """fr-CA or en-CA for the current request."""
-    return request_language(router)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from claims_http import current_caller, current_lang, ok
+from claims_http import current_caller, ok
 from claims_models import MeOut
 from member_context import load_member, me_view
+
+from portal_common.api import request_language
 
 router = Router()
 
@@ -15,4 +17,4 @@ def get_me() -> MeOut:
     """Profile, plan and the persons covered under the certificate with their eligibility today."""
     who = current_caller(router)
     member, plan = load_member(who)
-    return me_view(member, plan, who, current_lang(router))
+    return me_view(member, plan, who, request_language(router))

@@ -1,6 +1,6 @@
 """Receipts: presigned uploads, metadata in the claims table, and the check of uploaded objects.
 
-A receipt is one item :class:`~portal_common.claim_records.ReceiptRecord` (found by id with one
+A receipt is one item :class:`~portal_common.receipt_records.ReceiptRecord` (found by id with one
 ``GetItem``; ``memberKey`` says whose it is, so someone else's receipt is ``404``) and one S3 object
 ``receipts/<receiptId>``. Statuses: ``PENDING_UPLOAD`` -> ``UPLOADED`` | ``REJECTED`` (set by
 :func:`check_uploaded_object` from the S3 event). A claim attaches an ``UPLOADED`` receipt in its

@@ -35,7 +35,10 @@ def _is_none(value: Any) -> bool:
 class ClaimEvent(BaseModel):
     """A ``detail`` of the claims bus, with its ``detail-type`` and ``version``."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    # A refused detail's error names fields, never their values (member keys reach the logs otherwise).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
     detail_type: ClassVar[str]
 
     version: Literal["1"] = "1"

@@ -1,13 +1,13 @@
 """The stored claim, shared by intake and processing (the receipt is ``portal_common.receipt_records``).
 
-Each model owns its item's layout: :meth:`to_item` writes it, :meth:`from_item` reads it, and the
-update expressions that change a stored item are built here too, so no other module reads or writes
-these items by attribute name. Attribute names are the stored ones (``docs/conventions.md``):
-camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/``GSI1SK`` derived from the fields.
-
-- claim: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``, status index
-  ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``; written by intake's
-  submission transaction, moved through its statuses by processing;
+:class:`ClaimRecord` owns the claim item's layout: :meth:`~ClaimRecord.to_item` writes it,
+:meth:`~ClaimRecord.from_item` reads it, and the update expressions that change a stored claim are
+built here too, so no other module reads or writes a claim by attribute name. Attribute names are
+the stored ones (``docs/conventions.md``): camelCase fields, and the keys ``PK``/``SK``/``GSI1PK``/
+``GSI1SK`` derived from the fields: ``PK=MEMBER#<contract>#<participant>``, ``SK=CLAIM#<claimId>``,
+status index ``GSI1PK=<PK>#STATUS#<status>``, ``GSI1SK=<submittedAt>#<claimId>``. Intake's
+submission transaction writes the claim; processing moves it through its statuses.
+:class:`StoredModel` is the base of every pydantic stored map (the processor's running totals too).
 
 Items travel as plain Python values (``portal_common.dynamo``): money is ``Decimal``.
 """
@@ -27,9 +27,14 @@ PENDING_INFORMATION = "PENDING_INFORMATION"
 
 
 class StoredModel(BaseModel):
-    """A map as DynamoDB stores it: camelCase names, absent (``None``) attributes left out."""
+    """A map as DynamoDB stores it: camelCase names, absent (``None``) attributes left out.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    A malformed item's ``ValidationError`` does not quote the item: a failed stream or queue batch
+    logs its errors, and an item holds participant numbers and what the member wrote."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", hide_input_in_errors=True
+    )
 
     def to_map(self) -> dict[str, Any]:
         """The stored map (plain values, ``Decimal`` money)."""

@@ -9,7 +9,7 @@ model library (see ``docs/claims.md``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from portal_common.dynamo import to_item
@@ -18,23 +18,6 @@ PENDING_UPLOAD = "PENDING_UPLOAD"
 UPLOADED = "UPLOADED"
 REJECTED = "REJECTED"
 
-# Python field -> stored attribute.
-_ATTRIBUTES = {
-    "receipt_id": "receiptId",
-    "member_key": "memberKey",
-    "status": "status",
-    "file_name": "fileName",
-    "content_type": "contentType",
-    "size_bytes": "sizeBytes",
-    "created_at": "createdAt",
-    "expires_at": "expiresAt",
-    "claim_id": "claimId",
-    "attached_at": "attachedAt",
-    "checked_etag": "checkedEtag",
-    "checked_at": "checkedAt",
-    "actual_size_bytes": "actualSizeBytes",
-    "rejection_reason": "rejectionReason",
-}
 _WHOLE_NUMBERS = frozenset({"size_bytes", "expires_at", "actual_size_bytes"})
 
 
@@ -123,3 +106,12 @@ class ReceiptRecord:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),
         }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+# Python field -> stored attribute: camelCase, as for every stored map (``claim_records.StoredModel``).
+_ATTRIBUTES = {field.name: _camel(field.name) for field in fields(ReceiptRecord)}
