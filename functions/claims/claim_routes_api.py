@@ -17,14 +17,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from claim_submission import submit_claim
-from claims_http import current_caller, ok
 from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
 from member_context import load_member
 
-from portal_common.api import request_language, respond
+from portal_common.api import answer, request_language, respond
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
-from portal_common.identity import Caller
+from portal_common.identity import Caller, caller_from_event
 from portal_common.problems import invalid_field
 
 router = Router()
@@ -76,13 +75,13 @@ def _idempotency_key() -> str:
     summary="Submit a claim (Idempotency-Key header required)",
     tags=["Claims"],
     responses={
-        201: {"description": "Claim accepted", "content": {"application/json": {"model": ClaimCreated}}},
+        **answer(ClaimCreated, 201, "Claim accepted"),
         409: {"description": "IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_REQUEST_IN_PROGRESS (retry after 1 s)"},
     },
 )
 def post_claim(body: ClaimSubmission) -> Response[str]:
     """Medical, dental and drug claims. The same key with the same body answers the same claim."""
-    who = current_caller(router)
+    who = caller_from_event(router.current_event.raw_event)
     key = _idempotency_key()
     raw = router.current_event.json_body
     run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
@@ -95,21 +94,21 @@ def post_claim(body: ClaimSubmission) -> Response[str]:
     return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
 
 
-@router.get("/claims", summary="Claim history, newest first", tags=["Claims"], responses=ok(ClaimList))
+@router.get("/claims", summary="Claim history, newest first", tags=["Claims"], responses=answer(ClaimList))
 def get_claims(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     status: Annotated[ClaimStatus | None, Query()] = None,
 ) -> ClaimList:
     """One page of the member's claims (and their dependants'), optionally with one status."""
-    member, _ = load_member(current_caller(router))
+    member, _ = load_member(caller_from_event(router.current_event.raw_event))
     return claim_history.page(member, request_language(router), status=status, limit=limit, cursor=cursor)
 
 
 @router.get(
-    "/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=ok(ClaimDetail)
+    "/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=answer(ClaimDetail)
 )
 def get_claim(claimId: str) -> ClaimDetail:
     """The claim as submitted, its status history and, once processed, its adjudication."""
-    member, _ = load_member(current_caller(router))
+    member, _ = load_member(caller_from_event(router.current_event.raw_event))
     return claim_history.detail(member, claimId, request_language(router))

@@ -7,25 +7,25 @@ from typing import Annotated
 import claim_type_views
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from claims_http import current_caller, ok
 from claims_models import ClaimTypeList, ClaimTypeOut
 from member_context import load_member
 
-from portal_common.api import request_language
+from portal_common.api import answer, request_language
 from portal_common.claim_types import Category, claim_types
+from portal_common.identity import caller_from_event
 from portal_common.problems import NotFound
 
 router = Router()
 
 
-@router.get("/claim-types", summary="Search claim types", tags=["Claim types"], responses=ok(ClaimTypeList))
+@router.get("/claim-types", summary="Search claim types", tags=["Claim types"], responses=answer(ClaimTypeList))
 def list_claim_types(
     q: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[Category | None, Query()] = None,
 ) -> ClaimTypeList:
     """Types covered by the caller's plan matching ``q`` (names and synonyms, both languages, case and
     accents ignored); ``Autre``/``Other`` lists the OTHER category."""
-    _, plan = load_member(current_caller(router))
+    _, plan = load_member(caller_from_event(router.current_event.raw_event))
     return claim_type_views.covered_types(q, category, request_language(router), plan)
 
 
@@ -33,11 +33,11 @@ def list_claim_types(
     "/claim-types/<code>",
     summary="One claim type with its questions",
     tags=["Claim types"],
-    responses=ok(ClaimTypeOut),
+    responses=answer(ClaimTypeOut),
 )
 def get_claim_type(code: str) -> ClaimTypeOut:
     """A claim type rendered for the caller's plan (``covered`` says whether the plan pays it)."""
-    _, plan = load_member(current_caller(router))
+    _, plan = load_member(caller_from_event(router.current_event.raw_event))
     catalogue = claim_types()
     if catalogue.get(code) is None:
         raise NotFound("CLAIM_TYPE_NOT_FOUND")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from claims_http import current_caller, ok
 from claims_models import MeOut
 from member_context import load_member, me_view
 
-from portal_common.api import request_language
+from portal_common.api import answer, request_language
+from portal_common.identity import caller_from_event
 
 router = Router()
 
 
-@router.get("/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=ok(MeOut))
+@router.get(
+    "/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=answer(MeOut)
+)
 def get_me() -> MeOut:
     """Profile, plan and the persons covered under the certificate with their eligibility today."""
-    who = current_caller(router)
+    who = caller_from_event(router.current_event.raw_event)
     member, plan = load_member(who)
     return me_view(member, plan, who, request_language(router))

@@ -13,24 +13,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from provider_models import ProviderIn, ProviderList, ProviderOut
 from provider_service import add_member_provider, list_recent, search_providers
 
-from portal_common.api import create_app, request_language, respond
+from portal_common.api import answer, create_app, request_language, respond
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
-from portal_common.models import OutputModel
 
 logger = get_logger("providers")
 app = create_app(logger)
-
-
-def _ok(model: type[OutputModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
-    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 @app.get(
     "/providers/recent",
     summary="Providers the member used before for a claim type",
     tags=["Providers"],
-    responses=_ok(ProviderList),
+    responses=answer(ProviderList),
 )
 def get_recent(claimType: Annotated[str, Query(min_length=2, max_length=40)]) -> ProviderList:
     """Most recent first; empty when the member never claimed this type with a provider."""
@@ -39,7 +34,7 @@ def get_recent(claimType: Annotated[str, Query(min_length=2, max_length=40)]) ->
 
 
 @app.get(
-    "/providers", summary="Search providers by phone or name prefix", tags=["Providers"], responses=_ok(ProviderList)
+    "/providers", summary="Search providers by phone or name prefix", tags=["Providers"], responses=answer(ProviderList)
 )
 def search(
     phone: Annotated[str | None, Query(max_length=25)] = None,
@@ -66,7 +61,7 @@ def search(
     "/providers",
     summary="Add a provider (or get the existing identical one)",
     tags=["Providers"],
-    responses={**_ok(ProviderOut, 201, "Created"), **_ok(ProviderOut, 200, "Already in the directory")},
+    responses={**answer(ProviderOut, 201, "Created"), **answer(ProviderOut, 200, "Already in the directory")},
 )
 def post_provider(body: ProviderIn) -> Response[str]:
     """Validates the Canadian address and NANP phone; the same phone, type and name is never added twice."""

@@ -117,6 +117,11 @@ def request_id(app: BaseRouter) -> str | None:
     return context.get("requestId")
 
 
+def answer(model: type[OutputModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
+    """A route's ``responses=`` entry: ``status`` answers a body of ``model`` (OpenAPI document)."""
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
 def to_json(body: Any) -> str:
     """Every body the API sends: compact JSON, UTF-8 as is (French reads as French on the wire)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), cls=Encoder)
