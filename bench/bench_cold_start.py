@@ -22,8 +22,12 @@ import sys
 import tempfile
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portal_common.claim_records import ClaimRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,6 +134,11 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
         return None
     source = spec.sources[0]
     props = stack.resolve(source.properties)
+    from portal_common.claim_events import SOURCE, ClaimSubmittedV1
+    from portal_common.claim_records import ClaimRecord
+    from portal_common.dynamo import to_item
+
+    claim = _bench_claim()
     if source.kind == "DynamoDB":
         return {
             "Records": [
@@ -141,8 +150,8 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
                     "awsRegion": stack.region,
                     "dynamodb": {
                         "ApproximateCreationDateTime": int(time.time()),
-                        "Keys": {"PK": {"S": "MEMBER#G1001#100001"}, "SK": {"S": "CLAIM#BENCH"}},
-                        "NewImage": _claim_image(),
+                        "Keys": to_item(ClaimRecord.key(claim.member_key, claim.claim_id)),
+                        "NewImage": to_item(claim.to_item()),
                         "SequenceNumber": "100000000000000000001",
                         "SizeBytes": 120,
                         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -152,16 +161,17 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
             ]
         }
     if source.kind == "SQS":
+        submitted = ClaimSubmittedV1.of(claim)
         body = {
             "version": "0",
             "id": str(uuid.uuid4()),
-            "detail-type": "ClaimSubmitted",
-            "source": "ca.portal.claims",
+            "detail-type": submitted.detail_type,
+            "source": SOURCE,
             "account": stack.account_id,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": stack.region,
             "resources": [],
-            "detail": {"version": "1", "claimId": "BENCH", "contractNumber": "G1001", "participantNumber": "100001"},
+            "detail": submitted.detail(),
         }
         return {
             "Records": [
@@ -219,32 +229,29 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
     return None
 
 
-def _claim_image() -> dict[str, Any]:
-    """A submitted claim item as the claims table stores it (docs/conventions.md), in wire format."""
+def _bench_claim() -> ClaimRecord:
+    """The submitted claim of the stream and queue events (built with the project's record, so the
+    stream image and the ``ClaimSubmitted`` detail are what the functions read)."""
+    from portal_common.claim_records import ClaimRecord, StatusEntry, TreatmentRecord
+
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {
-        "PK": {"S": "MEMBER#G1001#100001"},
-        "SK": {"S": "CLAIM#BENCH"},
-        "entityType": {"S": "CLAIM"},
-        "claimId": {"S": "BENCH"},
-        "contractNumber": {"S": "G1001"},
-        "participantNumber": {"S": "100001"},
-        "planId": {"S": "PLAN-ESSENTIEL"},
-        "claimType": {"S": "PHYSIOTHERAPY"},
-        "category": {"S": "PARAMEDICAL"},
-        "patientId": {"S": "P-BENCH"},
-        "answers": {"M": {}},
-        "treatments": {
-            "L": [{"M": {"dateOfService": {"S": now[:10]}, "amount": {"N": "85.00"}, "description": {"S": "Séance"}}}]
-        },
-        "receiptIds": {"L": []},
-        "status": {"S": "SUBMITTED"},
-        "statusHistory": {"L": [{"M": {"status": {"S": "SUBMITTED"}, "at": {"S": now}}}]},
-        "submittedAt": {"S": now},
-        "totalClaimed": {"N": "85.00"},
-        "language": {"S": "fr"},
-        "version": {"N": "1"},
-    }
+    return ClaimRecord(
+        member_key="MEMBER#G1001#100001",
+        claim_id="BENCH",
+        contract_number="G1001",
+        participant_number="100001",
+        plan_id="PLAN-ESSENTIEL",
+        claim_type="PHYSIOTHERAPY",
+        category="PARAMEDICAL",
+        patient_id="P-BENCH",
+        treatments=[TreatmentRecord(date_of_service=now[:10], amount=Decimal("85.00"), description="Séance")],
+        status="SUBMITTED",
+        status_history=[StatusEntry(status="SUBMITTED", at=now)],
+        submitted_at=now,
+        total_claimed=Decimal("85.00"),
+        language="fr",
+        version=1,
+    )
 
 
 def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:

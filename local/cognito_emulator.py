@@ -16,8 +16,9 @@ and returns ``None`` for everything else (the local stack then forwards the requ
 
 Passwords are never kept in clear: the emulator stores the SRP salt and verifier (as Cognito does)
 and overwrites the password moto keeps with random bytes. Codes are stored as SHA-256 hashes.
-The clock honours ``PORTAL_CLOCK_OFFSET_SECONDS`` / ``PORTAL_CLOCK_OFFSET_FILE`` (as the triggers do)
-so tests can expire codes.
+The clock is the functions' clock (``portal_common.clock``: the offset of
+``PORTAL_CLOCK_OFFSET_SECONDS`` / ``PORTAL_CLOCK_OFFSET_FILE`` with ``PORTAL_LOCAL_STACK=1``) so tests
+can expire codes, and the SRP ``TIMESTAMP`` the backend signs is checked against it.
 """
 
 from __future__ import annotations

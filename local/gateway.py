@@ -164,7 +164,7 @@ class Gateway(LoopbackServer):
                 status, headers, body = self._answer(request, method, split.path, split.query, raw_body, request_id)
             except Exception:  # the gateway itself failed (JWKS unreachable...): API Gateway's 5xx
                 log.error("gateway error on %s %s:\n%s", method, split.path, traceback.format_exc().rstrip())
-                status, headers, body = self._bad_gateway(request_id, "BAD_GATEWAY")
+                status, headers, body = self._bad_gateway(request_id)
         self._write(request, method, status, headers, body, request_id)
         access_log.info("%s %s %d %.0f ms", method, split.path, status, (time.monotonic() - started) * 1000)
 
@@ -271,18 +271,18 @@ class Gateway(LoopbackServer):
             response = parse_response(result)
         except MalformedResponse as malformed:
             log.error("%s returned a malformed proxy response: %s", function, malformed)
-            return self._bad_gateway(request_id, "BAD_GATEWAY")
+            return self._bad_gateway(request_id)
         except Exception:  # a crashing handler: API Gateway answers 502
             log.error("%s failed:\n%s", function, traceback.format_exc().rstrip())
-            return self._bad_gateway(request_id, "BAD_GATEWAY")
+            return self._bad_gateway(request_id)
         return response.status, response.headers, response.body
 
-    def _bad_gateway(self, request_id: str, code: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _bad_gateway(self, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
         return self.settings.gateway_response(
             "DEFAULT_5XX",
             502,
             request_id,
-            _problem(502, "Bad Gateway", "The service could not process the request.", code),
+            _problem(502, "Bad Gateway", "The service could not process the request.", "BAD_GATEWAY"),
         )
 
     def _not_found(self, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -12,7 +12,7 @@ Limits can be tuned per deployment with ``AUTH_THROTTLE_LIMITS`` (JSON
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
@@ -41,17 +41,11 @@ DEFAULT_LIMITS: dict[str, Limit] = {
 }
 
 
-def limits() -> dict[str, Limit]:
-    """Defaults overridden by the ``AUTH_THROTTLE_LIMITS`` setting."""
-    merged = dict(DEFAULT_LIMITS)
-    for action, values in get_settings().auth_throttle_limits.items():
-        base = merged.get(action, Limit(10, 100, 900))
-        merged[action] = Limit(
-            email=int(values.get("email", base.email)),
-            ip=int(values.get("ip", base.ip)),
-            window=int(values.get("window", base.window)),
-        )
-    return merged
+def limit_for(action: str) -> Limit:
+    """The limit of ``action``: its default, with the ``AUTH_THROTTLE_LIMITS`` setting's overrides
+    (already whole numbers, validated at cold start by ``Settings``)."""
+    override = get_settings().auth_throttle_limits.get(action)
+    return replace(DEFAULT_LIMITS[action], **override) if override else DEFAULT_LIMITS[action]
 
 
 def _hit(key: str, window_start: int, window: int) -> int:
@@ -78,7 +72,7 @@ def check(action: str, email_hash: str | None, source_ip: str | None, now: float
 
     Both counters are always incremented (the same work whether or not the email has an account).
     """
-    limit = limits()[action]
+    limit = limit_for(action)
     start = int(now) - int(now) % limit.window
     retry_after = start + limit.window - int(now)
     over = False

@@ -51,7 +51,7 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
     """Create the custom challenge."""
     if event.request.challenge_name != signin_rules.CUSTOM_CHALLENGE:
         return event.raw_event
-    now = int(clock.epoch_seconds())
+    now = clock.epoch()
     steps = signin_rules.steps_from_session(event["request"].get("session") or [])
     previous = signin_rules.previous_code(steps)
     resend = signin_rules.is_resend(event.request.client_metadata)

@@ -37,7 +37,7 @@ def lambda_handler(event: PostConfirmationTriggerEvent, context: LambdaContext) 
     email = attributes.get("email", "")
     sub = attributes.get("sub") or event.user_name
     try:
-        link = account_links.link(account_links.email_hash(email), email, sub, int(clock.epoch_seconds()))
+        link = account_links.link(account_links.email_hash(email), email, sub, clock.epoch())
     except account_links.ParticipantTaken:
         logger.error("confirmed account could not be linked to its participant")
         raise LinkRefused("ALREADY_REGISTERED") from None

@@ -55,7 +55,7 @@ def lambda_handler(event: PreSignUpTriggerEvent, context: LambdaContext) -> dict
     if member.account_sub:
         raise SignUpRefused("ALREADY_REGISTERED")
     try:
-        account_links.reserve(contract, participant, account_links.email_hash(email), int(clock.epoch_seconds()))
+        account_links.reserve(contract, participant, account_links.email_hash(email), clock.epoch())
     except account_links.ParticipantTaken:
         logger.info("sign-up refused: participant already taken")
         raise SignUpRefused("ALREADY_REGISTERED") from None

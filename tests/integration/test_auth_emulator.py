@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -60,7 +61,9 @@ def error_code(call: Any) -> str:
     return str(caught.value.response["Error"]["Code"])
 
 
-def password_step(client: Any, env: dict[str, str], email: str, password: str) -> dict[str, Any]:
+def password_step(
+    client: Any, env: dict[str, str], email: str, password: str, timestamp: str | None = None
+) -> dict[str, Any]:
     srp = AWSSRP(
         username=email,
         password=password,
@@ -68,6 +71,8 @@ def password_step(client: Any, env: dict[str, str], email: str, password: str) -
         client_id=env["USER_POOL_CLIENT_ID"],
         client=client,
     )
+    if timestamp is not None:  # the client's clock, as it signs the password claim
+        srp.get_cognito_formatted_timestamp = lambda _moment: timestamp  # type: ignore[method-assign]
     params = {**srp.get_auth_params(), "CHALLENGE_NAME": "SRP_A"}
     first = client.initiate_auth(ClientId=env["USER_POOL_CLIENT_ID"], AuthFlow="CUSTOM_AUTH", AuthParameters=params)
     assert first["ChallengeName"] == "PASSWORD_VERIFIER"
@@ -87,6 +92,24 @@ def test_srp_proof_is_really_checked(cognito: Any) -> None:
         == "NotAuthorizedException"
     )
     assert password_step(client, env, "olivia.smith@example.com", PASSWORD)["ChallengeName"] == "CUSTOM_CHALLENGE"
+
+
+def test_a_password_claim_signed_long_ago_is_refused(cognito: Any) -> None:
+    from srp_client import cognito_timestamp
+
+    from portal_common import clock
+
+    client, _, env = cognito
+    sign_up(client, env)
+    stale = cognito_timestamp(clock.now() - timedelta(minutes=10))
+    assert (
+        error_code(lambda: password_step(client, env, "olivia.smith@example.com", PASSWORD, stale))
+        == "NotAuthorizedException"
+    )
+    fresh = cognito_timestamp(clock.now())
+    assert (
+        password_step(client, env, "olivia.smith@example.com", PASSWORD, fresh)["ChallengeName"] == "CUSTOM_CHALLENGE"
+    )
 
 
 def test_unknown_user_gets_a_password_challenge_then_the_same_error(cognito: Any) -> None:
