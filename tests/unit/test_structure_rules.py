@@ -126,8 +126,11 @@ def test_a_missing_variable_is_named() -> None:
         load_settings(environment).require("cursor_secret")
     with pytest.raises(ConfigurationError, match="AUTH_RESPONSE_FLOOR_MS"):
         load_settings({**environment, "AUTH_RESPONSE_FLOOR_MS": "fast"})
-    with pytest.raises(ConfigurationError, match="AUTH_THROTTLE_LIMITS"):
-        load_settings({**environment, "AUTH_THROTTLE_LIMITS": "[1, 2]"})
+    for bad in ("[1, 2]", '{"login": {"window": 0}}', '{"login": {"ip": -1}}', '{"login": {"email": "many"}}'):
+        with pytest.raises(ConfigurationError, match="AUTH_THROTTLE_LIMITS"):
+            load_settings({**environment, "AUTH_THROTTLE_LIMITS": bad})
+    limits = load_settings({**environment, "AUTH_THROTTLE_LIMITS": '{"login": {"ip": 3, "window": 60}}'})
+    assert limits.auth_throttle_limits == {"login": {"ip": 3, "window": 60}}
 
 
 def test_a_handler_without_its_settings_fails_its_cold_start_by_name() -> None:

@@ -96,13 +96,18 @@ def _throttle_limits(env: Mapping[str, str]) -> dict[str, dict[str, int]]:
         parsed = json.loads(raw)
         if not isinstance(parsed, dict):
             raise TypeError
-        return {
+        limits = {
             str(action): {str(k): int(v) for k, v in dict(values).items() if k in {"email", "ip", "window"}}
             for action, values in parsed.items()
         }
+        # Counts may be 0 (the action is refused); a window is a whole number of seconds, at least 1.
+        if any(v < 0 or (k == "window" and v < 1) for values in limits.values() for k, v in values.items()):
+            raise ValueError
+        return limits
     except (ValueError, TypeError):
         raise ConfigurationError(
             'AUTH_THROTTLE_LIMITS must be JSON such as {"login": {"email": 10, "ip": 100, "window": 900}}'
+            " (counts of 0 or more, windows of 1 second or more)"
         ) from None
 
 
