@@ -434,6 +434,9 @@ class Stack:
             AutoVerifiedAttributes=props.get("AutoVerifiedAttributes", []),
             Schema=schema,
             MfaConfiguration=props.get("MfaConfiguration", "OFF"),
+            # Kept by moto, enforced by the local Cognito emulator (email verified before update).
+            UserAttributeUpdateSettings=props.get("UserAttributeUpdateSettings")
+            or {"AttributesRequireVerificationBeforeUpdate": []},
         )["UserPool"]
         self.physical[logical_id] = {
             "Ref": pool["Id"],

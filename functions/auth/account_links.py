@@ -125,8 +125,11 @@ def reserve(contract: str, participant: str, hashed: str, now: int) -> None:
         raise
 
 
-def link(hashed: str, email: str, sub: str, now: int) -> AccountLink:
-    """Confirm the reservation: the participant now belongs to account ``sub`` (idempotent)."""
+def link(hashed: str, email: str, sub: str, now: int, language: str | None = None) -> AccountLink:
+    """Confirm the reservation: the participant now belongs to account ``sub`` (idempotent).
+
+    ``language`` (``fr``/``en``, the registration's choice) becomes the member's ``preferredLanguage``.
+    """
     found = get_link(hashed)
     if found is None:
         raise ParticipantTaken()
@@ -143,8 +146,8 @@ def link(hashed: str, email: str, sub: str, now: int) -> AccountLink:
                             "PK": to_attr(member_key(found.contract_number, found.participant_number)),
                             "SK": to_attr("PROFILE"),
                         },
-                        "UpdateExpression": "SET accountSub = :sub, email = :email, linkedAt = :now "
-                        "REMOVE pendingEmailHash, pendingUntil",
+                        "UpdateExpression": "SET accountSub = :sub, email = :email, linkedAt = :now, "
+                        "preferredLanguage = :lang REMOVE pendingEmailHash, pendingUntil",
                         "ConditionExpression": "attribute_exists(PK) AND "
                         "(attribute_not_exists(accountSub) OR accountSub = :sub) AND pendingEmailHash = :h",
                         "ExpressionAttributeValues": {
@@ -152,6 +155,7 @@ def link(hashed: str, email: str, sub: str, now: int) -> AccountLink:
                             ":email": to_attr(normalize_email(email)),
                             ":now": to_attr(now),
                             ":h": to_attr(hashed),
+                            ":lang": to_attr("en" if (language or "").startswith("en") else "fr"),
                         },
                     }
                 },
@@ -171,6 +175,126 @@ def link(hashed: str, email: str, sub: str, now: int) -> AccountLink:
             raise ParticipantTaken() from error
         raise
     return AccountLink(found.contract_number, found.participant_number, "LINKED", sub, None)
+
+
+def _profile_key(contract: str, participant: str) -> dict[str, Any]:
+    return {"PK": to_attr(member_key(contract, participant)), "SK": to_attr("PROFILE")}
+
+
+def release(contract: str, participant: str, sub: str, email: str | None) -> bool:
+    """Free a participant whose account ``sub`` no longer exists in Cognito (``DeleteUser``).
+
+    Removes the account fields from the PROFILE and the email's link, both only while they still
+    name ``sub`` (a concurrent registration is never undone). Whether it released anything.
+    """
+    table = get_settings().members_table
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": _profile_key(contract, participant),
+                "UpdateExpression": "REMOVE accountSub, email, linkedAt, preferredLanguage",
+                "ConditionExpression": "accountSub = :sub",
+                "ExpressionAttributeValues": {":sub": to_attr(sub)},
+            }
+        }
+    ]
+    if email:
+        items.append(
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": {k: to_attr(v) for k, v in _link_key(email_hash(email)).items()},
+                    "ConditionExpression": "attribute_not_exists(PK) OR accountSub = :sub",
+                    "ExpressionAttributeValues": {":sub": to_attr(sub)},
+                }
+            }
+        )
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+class EmailTaken(Exception):
+    """The new address is linked (or being registered) to another account."""
+
+
+def move_email(contract: str, participant: str, sub: str, old_email: str, new_email: str, now: int) -> None:
+    """Point the account's link at its new sign-in email (one transaction): the new address's link
+    (refused while another account holds it, or a live registration reserves it), the old link
+    removed, the PROFILE's ``email`` updated, all only while they name ``sub``."""
+    table = get_settings().members_table
+    new_key = {k: to_attr(v) for k, v in _link_key(email_hash(new_email)).items()}
+    try:
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **new_key,
+                            "entityType": to_attr("ACCOUNT_LINK"),
+                            "contractNumber": to_attr(contract),
+                            "participantNumber": to_attr(participant),
+                            "status": to_attr("LINKED"),
+                            "accountSub": to_attr(sub),
+                        },
+                        "ConditionExpression": "attribute_not_exists(PK) OR accountSub = :sub OR "
+                        "(#s <> :linked AND expiresAt < :now)",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":sub": to_attr(sub),
+                            ":linked": to_attr("LINKED"),
+                            ":now": to_attr(now),
+                        },
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": {k: to_attr(v) for k, v in _link_key(email_hash(old_email)).items()},
+                        "ConditionExpression": "attribute_not_exists(PK) OR accountSub = :sub",
+                        "ExpressionAttributeValues": {":sub": to_attr(sub)},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _profile_key(contract, participant),
+                        "UpdateExpression": "SET email = :email",
+                        "ConditionExpression": "accountSub = :sub",
+                        "ExpressionAttributeValues": {
+                            ":sub": to_attr(sub),
+                            ":email": to_attr(normalize_email(new_email)),
+                        },
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            raise EmailTaken() from error
+        raise
+
+
+def set_language(contract: str, participant: str, sub: str, language: str) -> None:
+    """The member's ``preferredLanguage`` (only while the PROFILE names account ``sub``)."""
+    try:
+        client("dynamodb").update_item(
+            TableName=get_settings().members_table,
+            Key=_profile_key(contract, participant),
+            UpdateExpression="SET preferredLanguage = :lang",
+            ConditionExpression="accountSub = :sub",
+            ExpressionAttributeValues={":lang": to_attr(language), ":sub": to_attr(sub)},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            raise ParticipantTaken() from error
+        raise
 
 
 def profile_fields(item: dict[str, Any]) -> dict[str, Any]:

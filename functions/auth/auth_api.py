@@ -2,13 +2,14 @@
 
 One resolver for the function, one ``Router`` per route group: registration
 (``auth_registration_api``), sign-in (``auth_signin_api``), password (``auth_password_api``) and
-tokens (``auth_tokens_api``).
+tokens (``auth_tokens_api``), and the signed-in member's account settings (``auth_account_api``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import auth_account_api
 import auth_password_api
 import auth_registration_api
 import auth_signin_api
@@ -20,7 +21,7 @@ from portal_common.log import get_logger
 
 logger = get_logger("auth")
 app = create_app(logger, requires=("user_pool_id", "user_pool_client_id"))
-for group in (auth_registration_api, auth_signin_api, auth_password_api, auth_tokens_api):
+for group in (auth_registration_api, auth_signin_api, auth_password_api, auth_tokens_api, auth_account_api):
     app.include_router(group.router)
 
 

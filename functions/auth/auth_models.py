@@ -160,3 +160,29 @@ class TokensResponse(RefreshedTokensResponse):
     """Cognito tokens after the sign-in code."""
 
     refresh_token: str
+
+
+class UpdateMeRequest(InputModel):
+    """``PATCH /v1/me``."""
+
+    preferred_language: Literal["fr", "en"]
+
+
+class ChangePasswordRequest(InputModel):
+    """``POST /v1/me/password``."""
+
+    current_password: AnyPassword
+    new_password: Password
+
+
+class ChangeEmailRequest(InputModel):
+    """``POST /v1/me/email``."""
+
+    new_email: Email
+    current_password: AnyPassword
+
+
+class ConfirmEmailRequest(InputModel):
+    """``POST /v1/me/email/confirm``."""
+
+    code: Code

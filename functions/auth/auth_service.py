@@ -38,7 +38,7 @@ from registration_rules import identity_error, verify_identity
 from portal_common import clock
 from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
-from portal_common.members import get_member
+from portal_common.members import Member, get_member
 from portal_common.problems import (
     DomainError,
     FieldError,
@@ -145,6 +145,13 @@ REFUSALS: dict[str, dict[str, Refusal]] = {
         "InvalidParameterException": _BAD_TOKEN,
     },
     "global_sign_out": {"NotAuthorizedException": _BAD_TOKEN, "UserNotFoundException": _BAD_TOKEN},
+    # Account settings (the caller is signed in; an account deleted meanwhile has no session).
+    "set_password": {
+        "InvalidPasswordException": _password_policy("newPassword"),
+        "UserNotFoundException": _BAD_TOKEN,
+    },
+    "update_attributes": {"UserNotFoundException": _BAD_TOKEN, "AliasExistsException": _CODE_INVALID},
+    "check_password": {"UserNotConfirmedException": _BAD_TOKEN},
 }
 _THROTTLED = frozenset({"TooManyRequestsException", "LimitExceededException"})
 
@@ -157,6 +164,8 @@ _QUIET_EXPECTED = frozenset(
         "CodeDeliveryFailureException",
         "LimitExceededException",
         "UnsupportedTokenTypeException",
+        # CustomMessage refused a reset code past the account's limit (the answer is 202 anyway).
+        "UserLambdaValidationException",
     }
 )
 
@@ -172,7 +181,7 @@ def refusal(operation: str, error: CognitoError) -> DomainError:
     return DomainError("INTERNAL_ERROR", status=503)
 
 
-def _ask(call: Callable[..., T], *args: Any) -> T:
+def ask(call: Callable[..., T], *args: Any) -> T:
     """A ``cognito_client`` call whose refusal ends the request with its problem (see :data:`REFUSALS`)."""
     try:
         return call(*args)
@@ -204,7 +213,7 @@ def register(
     auth_throttle.check("register", hashed, source_ip, clock.epoch_seconds())
     member = verify_identity(get_member(contract, participant), date_of_birth, clock.today())
     if member.account_sub:
-        raise DomainError("ALREADY_REGISTERED", status=409)
+        _release_if_deleted(member)
     locale = language or member.language or "fr"
     answer = RegistrationResponse(status="CONFIRMATION_REQUIRED", destination=mask_email(email))
     with Equalized():
@@ -230,10 +239,22 @@ def register(
     return answer
 
 
+def _release_if_deleted(member: Member) -> None:
+    """``409 ALREADY_REGISTERED`` unless the linked account was deleted (``DeleteUser``): then the
+    participant is freed and may register again. One ``AdminGetUser`` (Cognito user names are the
+    sub in an email-username pool), only for participants that have an account: no Scan."""
+    sub = str(member.account_sub)
+    if ask(cognito_client.account_exists, sub):
+        raise DomainError("ALREADY_REGISTERED", status=409)
+    if not account_links.release(member.contract_number, member.participant_number, sub, member.email):
+        raise DomainError("ALREADY_REGISTERED", status=409)  # re-linked meanwhile
+    logger.info("participant freed: its account was deleted")
+
+
 def confirm_registration(email: str, code: str, source_ip: str | None) -> StatusResponse:
     """``POST /auth/register/confirm``."""
     auth_throttle.check("register_confirm", account_links.email_hash(email), source_ip, clock.epoch_seconds())
-    _ask(cognito_client.confirm_sign_up, email, code)
+    ask(cognito_client.confirm_sign_up, email, code)
     return StatusResponse(status="CONFIRMED")
 
 
@@ -257,7 +278,7 @@ def login(email: str, password: str, source_ip: str | None) -> CodeSentResponse:
     hashed = account_links.email_hash(email)
     auth_throttle.check("login", hashed, source_ip, clock.epoch_seconds())
     with Equalized():
-        step = _ask(cognito_client.start_signin, email, password)
+        step = ask(cognito_client.start_signin, email, password)
         if not isinstance(step, Challenge):
             # The pool must never issue tokens before the code (DefineAuthChallenge says so).
             logger.error("tokens issued without a code: check DefineAuthChallenge")
@@ -366,7 +387,7 @@ def forgot_password(email: str, participant: str, source_ip: str | None) -> Stat
 def reset_password(email: str, code: str, new_password: str, source_ip: str | None) -> StatusResponse:
     """``POST /auth/password/reset``; every session of the account is signed out afterwards."""
     auth_throttle.check("password_reset", account_links.email_hash(email), source_ip, clock.epoch_seconds())
-    _ask(cognito_client.confirm_forgot_password, email, code, new_password)
+    ask(cognito_client.confirm_forgot_password, email, code, new_password)
     _quietly(cognito_client.global_sign_out, email)
     return StatusResponse(status="PASSWORD_RESET")
 
@@ -374,7 +395,7 @@ def reset_password(email: str, code: str, new_password: str, source_ip: str | No
 # ---------------------------------------------------------------- tokens
 def refresh_tokens(refresh_token: str) -> RefreshedTokensResponse:
     """``POST /auth/token/refresh`` (the refresh token stays the same)."""
-    tokens = _ask(cognito_client.refresh, refresh_token)
+    tokens = ask(cognito_client.refresh, refresh_token)
     return RefreshedTokensResponse(
         access_token=tokens.access_token, id_token=tokens.id_token, expires_in=tokens.expires_in, token_type="Bearer"
     )
@@ -384,4 +405,4 @@ def logout(username: str, refresh_token: str | None) -> None:
     """``POST /auth/logout``: revoke the refresh token given, then sign the user out everywhere."""
     if refresh_token:
         _quietly(cognito_client.revoke, refresh_token)
-    _ask(cognito_client.global_sign_out, username)
+    ask(cognito_client.global_sign_out, username)

@@ -5,6 +5,12 @@ under a limit. Items: ``PK=THROTTLE#<action>#<email|ip>#<hash>``, ``SK=W#<window
 ``expiresAt`` (TTL). The window is part of the key, so an expired counter is simply never read
 again even where TTL is not applied (moto).
 
+Cognito's own doors are counted per account (the user name): ``reset_code`` by CustomMessage (a
+reset code past the limit is refused, whoever called ``ForgotPassword``), ``password_failure`` by
+DefineAuthChallenge (wrong passwords on the SRP step, whichever door the sign-in used). Their
+``email`` number is the per-account limit (``ip`` is unused: Cognito does not tell the triggers
+the caller's address).
+
 Limits can be tuned per deployment with ``AUTH_THROTTLE_LIMITS`` (JSON
 ``{"login": {"email": 10, "ip": 100, "window": 900}, ...}``).
 """
@@ -16,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
-from portal_common.dynamo import to_attr
+from portal_common.dynamo import get_item, to_attr
 from portal_common.problems import TooManyRequests
 
 
@@ -38,6 +44,13 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "login_resend": Limit(email=10, ip=100, window=900),
     "password_forgot": Limit(email=5, ip=50, window=3600),
     "password_reset": Limit(email=10, ip=100, window=3600),
+    # Account settings, per signed-in account (the "email" count) and per IP.
+    "password_change": Limit(email=5, ip=100, window=3600),
+    "email_change": Limit(email=5, ip=100, window=3600),
+    "email_confirm": Limit(email=10, ip=100, window=3600),
+    # Cognito's doors, per account (see the module docstring).
+    "reset_code": Limit(email=5, ip=0, window=3600),
+    "password_failure": Limit(email=10, ip=0, window=900),
 }
 
 
@@ -61,6 +74,31 @@ def _hit(key: str, window_start: int, window: int) -> int:
         ReturnValues="UPDATED_NEW",
     )
     return int(response["Attributes"]["hits"]["N"])
+
+
+def _window(limit: Limit, now: float) -> int:
+    return int(now) - int(now) % limit.window
+
+
+def _account_key(action: str, username: str) -> str:
+    return f"THROTTLE#{action}#account#{_digest(username.lower())}"
+
+
+def count_account(action: str, username: str, now: float) -> bool:
+    """Count one ``action`` for this account; whether it is now over the limit (one ``UpdateItem``)."""
+    limit = limit_for(action)
+    return _hit(_account_key(action, username), _window(limit, now), limit.window) > limit.email
+
+
+def account_over_limit(action: str, username: str, now: float) -> bool:
+    """Whether this account already used up ``action`` in the current window (one ``GetItem``)."""
+    limit = limit_for(action)
+    item = get_item(
+        get_settings().members_table,
+        {"PK": _account_key(action, username), "SK": f"W#{_window(limit, now)}"},
+        consistent=True,
+    )
+    return int((item or {}).get("hits", 0)) >= limit.email
 
 
 def _digest(value: str) -> str:

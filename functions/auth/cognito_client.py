@@ -142,15 +142,10 @@ def _challenge_or_tokens(response: dict[str, Any]) -> Challenge | Tokens:
     )
 
 
-def start_signin(email: str, password: str) -> Challenge | Tokens:
-    """Custom auth: ``SRP_A`` then ``PASSWORD_VERIFIER`` (the SRP client side runs here, ``srp_client``).
-
-    Two Cognito calls; Cognito runs DefineAuthChallenge twice and CreateAuthChallenge once, which
-    emails the code. Raises ``NotAuthorizedException`` for an unknown email and a wrong password
-    alike, ``UserNotConfirmedException`` when the password is right but the email is unconfirmed.
-    """
+def _password_step(username: str, password: str, metadata: dict[str, str] | None) -> dict[str, Any]:
+    """``SRP_A`` then ``PASSWORD_VERIFIER`` (the SRP client side runs here, ``srp_client``)."""
     srp = SrpClient(get_settings().user_pool_id, password)
-    auth_params = {"USERNAME": email, "SRP_A": srp.srp_a, "CHALLENGE_NAME": "SRP_A"}
+    auth_params = {"USERNAME": username, "SRP_A": srp.srp_a, "CHALLENGE_NAME": "SRP_A"}
     first = _call("initiate_auth", ClientId=_client_id(), AuthFlow="CUSTOM_AUTH", AuthParameters=auth_params)
     if first.get("ChallengeName") != "PASSWORD_VERIFIER":
         raise CognitoError("NotAuthorizedException", "unexpected challenge")
@@ -158,14 +153,64 @@ def start_signin(email: str, password: str) -> Challenge | Tokens:
         responses = srp.password_claim(first.get("ChallengeParameters") or {})
     except (KeyError, ValueError):
         raise CognitoError("NotAuthorizedException", "malformed password challenge") from None
-    second = _call(
+    extra: dict[str, Any] = {"ClientMetadata": metadata} if metadata else {}
+    return _call(
         "respond_to_auth_challenge",
         ClientId=_client_id(),
         ChallengeName="PASSWORD_VERIFIER",
         Session=first.get("Session", ""),
         ChallengeResponses=responses,
+        **extra,
     )
-    return _challenge_or_tokens(second)
+
+
+def start_signin(email: str, password: str) -> Challenge | Tokens:
+    """Custom auth: ``SRP_A`` then ``PASSWORD_VERIFIER``.
+
+    Two Cognito calls; Cognito runs DefineAuthChallenge twice and CreateAuthChallenge once, which
+    emails the code. Raises ``NotAuthorizedException`` for an unknown email and a wrong password
+    alike, ``UserNotConfirmedException`` when the password is right but the email is unconfirmed.
+    """
+    return _challenge_or_tokens(_password_step(email, password, None))
+
+
+def check_password(username: str, password: str) -> None:
+    """Whether ``password`` is the account's (the account settings ask for it): the same SRP
+    steps with client metadata ``purpose=password-check``, so CreateAuthChallenge emails no code.
+    Raises ``NotAuthorizedException`` for a wrong password (counted by DefineAuthChallenge)."""
+    _challenge_or_tokens(_password_step(username, password, {"purpose": "password-check"}))
+
+
+def set_password(username: str, password: str) -> None:
+    """``AdminSetUserPassword`` (permanent; the pool's policy applies)."""
+    _call(
+        "admin_set_user_password",
+        UserPoolId=get_settings().user_pool_id,
+        Username=username,
+        Password=password,
+        Permanent=True,
+    )
+
+
+def update_attributes(username: str, attributes: dict[str, str]) -> None:
+    """``AdminUpdateUserAttributes`` (the app client cannot write email or the roster link)."""
+    _call(
+        "admin_update_user_attributes",
+        UserPoolId=get_settings().user_pool_id,
+        Username=username,
+        UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+    )
+
+
+def account_exists(username: str) -> bool:
+    """``AdminGetUser``: whether the account still exists (``DeleteUser`` removes it for good)."""
+    try:
+        _call("admin_get_user", UserPoolId=get_settings().user_pool_id, Username=username)
+    except CognitoError as error:
+        if error.code == "UserNotFoundException":
+            return False
+        raise
+    return True
 
 
 def answer(email: str, session: str, answer_value: str, action: str) -> Challenge | Tokens:

@@ -14,6 +14,12 @@ computed from it:
 
 A challenge's metadata says why it was created (``NEW``, ``RESEND``, ``RETRY``), so a failed
 entry followed by a ``RESEND`` entry was a resend, not a wrong answer.
+
+A password check (client metadata ``purpose=password-check`` on the ``PASSWORD_VERIFIER`` answer,
+used by the account settings to confirm the current password) gets a ``CHECK`` challenge that has
+no code and emails nothing: reaching it says the password was right, and nothing follows it.
+Wrong passwords are counted per account by DefineAuthChallenge (``auth_throttle``), whichever
+door the sign-in came through.
 """
 
 from __future__ import annotations
@@ -64,6 +70,24 @@ def steps_from_session(session: list[Any]) -> list[Step]:
     return out
 
 
+PASSWORD_CHECK = "password-check"
+
+
+def is_password_check(client_metadata: dict[str, Any] | None) -> bool:
+    """Whether this sign-in only checks the password (account settings): no code is emailed."""
+    return (client_metadata or {}).get("purpose") == PASSWORD_CHECK
+
+
+def password_failed(session: list[Step]) -> bool:
+    """Whether the latest step is a wrong password (counted per account)."""
+    return len(session) == 2 and session[1].name == PASSWORD_VERIFIER and not session[1].result
+
+
+def starts_password_step(session: list[Step]) -> bool:
+    """Whether Define is about to ask for the password (the moment to refuse a locked account)."""
+    return len(session) == 1 and session[0].name == SRP_A
+
+
 def is_resend(client_metadata: dict[str, Any] | None) -> bool:
     """Whether the current answer asks for a new code."""
     return (client_metadata or {}).get("action") == "resend"
@@ -111,6 +135,8 @@ def decide(
         return FAIL
     if not custom:
         return Decision(challenge=CUSTOM_CHALLENGE)
+    if (IssuedCode.from_metadata(custom[0].metadata) or IssuedCode("", 0, 0, "", "")).kind == "CHECK":
+        return FAIL  # a password check never leads to tokens
     last = custom[-1]
     if last.result:
         return Decision(issue_tokens=True)

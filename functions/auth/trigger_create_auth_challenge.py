@@ -2,7 +2,9 @@
 
 - first custom challenge or a resend (client metadata ``action=resend``): a new code from
   ``secrets``, valid 5 minutes, emailed through SES in the member's language (text and HTML);
-- after a wrong answer: the same code again (carried hashed in the challenge metadata), no email.
+- after a wrong answer: the same code again (carried hashed in the challenge metadata), no email;
+- a password check (client metadata ``purpose=password-check``, the account settings): a ``CHECK``
+  challenge with no code and no email (DefineAuthChallenge ends it after any answer).
 
 The code itself exists only in this invocation and in the email; the challenge keeps its salted
 HMAC. Public parameters give the app what it shows: the masked destination and the validity.
@@ -20,7 +22,6 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from portal_common import clock
-from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
 
@@ -33,17 +34,7 @@ def send_code(email: str, locale: str | None, code: str) -> None:
     message = auth_emails.render(
         "signin", auth_emails.email_language(locale), code, minutes=auth_codes.CODE_TTL_SECONDS // 60
     )
-    client("ses").send_email(
-        Source=get_settings().sender_email,
-        Destination={"ToAddresses": [email]},
-        Message={
-            "Subject": {"Data": message.subject, "Charset": "UTF-8"},
-            "Body": {
-                "Text": {"Data": message.text, "Charset": "UTF-8"},
-                "Html": {"Data": message.html, "Charset": "UTF-8"},
-            },
-        },
-    )
+    auth_emails.send(email, message)
 
 
 @event_source(data_class=CreateAuthChallengeTriggerEvent)
@@ -57,7 +48,9 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
     resend = signin_rules.is_resend(event.request.client_metadata)
     attributes = event.request.user_attributes or {}
     email = attributes.get("email", "")
-    if previous is not None and not resend:
+    if previous is None and signin_rules.is_password_check(event.request.client_metadata):
+        issued = auth_codes.IssuedCode("CHECK", now, now, "", "")
+    elif previous is not None and not resend:
         issued = auth_codes.IssuedCode(
             "RETRY", previous.sent_at, previous.expires_at, previous.salt, previous.code_hash
         )

@@ -4,6 +4,10 @@ Marks the participant's PROFILE with ``accountSub``/``email`` (conditional: the 
 PreSignUp must still be this email's, and no other account may hold the participant), then writes
 ``custom:contract_number`` and ``custom:participant_number`` with admin rights (the app client
 cannot write them), so every ID token says who the member is.
+
+After a password reset (``PostConfirmation_ConfirmForgotPassword``), whichever door it came
+through, every session of the account is signed out (``AdminUserGlobalSignOut``): the refresh
+tokens stop working, so a thief's session ends within the ID token's 5 minutes.
 """
 
 from __future__ import annotations
@@ -30,14 +34,18 @@ class LinkRefused(Exception):
 
 @event_source(data_class=PostConfirmationTriggerEvent)
 def lambda_handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
-    """Link on ``PostConfirmation_ConfirmSignUp``; nothing to do after a password reset."""
+    """Link on ``PostConfirmation_ConfirmSignUp``; sign out everywhere after a password reset."""
+    if event.trigger_source == "PostConfirmation_ConfirmForgotPassword":
+        client("cognito-idp").admin_user_global_sign_out(UserPoolId=event.user_pool_id, Username=event.user_name)
+        logger.info("signed out everywhere after a password reset")
+        return event.raw_event
     if event.trigger_source != "PostConfirmation_ConfirmSignUp":
         return event.raw_event
     attributes = event.request.user_attributes or {}
     email = attributes.get("email", "")
     sub = attributes.get("sub") or event.user_name
     try:
-        link = account_links.link(account_links.email_hash(email), email, sub, clock.epoch())
+        link = account_links.link(account_links.email_hash(email), email, sub, clock.epoch(), attributes.get("locale"))
     except account_links.ParticipantTaken:
         logger.error("confirmed account could not be linked to its participant")
         raise LinkRefused("ALREADY_REGISTERED") from None

@@ -18,12 +18,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from claim_submission import submit_claim
 from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
-from member_context import load_member
 
 from portal_common.api import answer, request_language, respond
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.identity import Caller, caller_from_event
+from portal_common.member_profile import load_member
 from portal_common.problems import invalid_field
 
 router = Router()

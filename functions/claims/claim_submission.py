@@ -17,7 +17,6 @@ from typing import Any
 
 from claim_store import ClaimWrite, write_claim
 from claims_models import ClaimCreated, ClaimSubmission, Treatment
-from member_context import load_member
 from receipt_store import get_receipts
 
 from portal_common import clock
@@ -25,6 +24,7 @@ from portal_common.claim_records import ClaimRecord, DrugRecord, StatusEntry, Tr
 from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_types
 from portal_common.identity import Caller
 from portal_common.ids import sortable_id
+from portal_common.member_profile import load_member
 from portal_common.members import Member, eligibility_on
 from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
 from portal_common.plans import Plan

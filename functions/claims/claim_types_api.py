@@ -8,11 +8,11 @@ import claim_type_views
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from claims_models import ClaimTypeList, ClaimTypeOut
-from member_context import load_member
 
 from portal_common.api import answer, request_language
 from portal_common.claim_types import Category, claim_types
 from portal_common.identity import caller_from_event
+from portal_common.member_profile import load_member
 from portal_common.problems import NotFound
 
 router = Router()

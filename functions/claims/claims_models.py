@@ -102,33 +102,6 @@ class ClaimSubmission(InputModel):
 # ---------------------------------------------------------------- responses (OpenAPI document)
 
 
-class PlanRef(OutputModel):
-    plan_id: str
-    name: str
-
-
-class PersonOut(OutputModel):
-    person_id: str
-    first_name: str
-    last_name: str
-    relationship: Literal["SELF", "SPOUSE", "CHILD"]
-    date_of_birth: str
-    eligible: bool
-    ineligible_reason: str | None = None
-    ineligible_reason_code: str | None = None
-
-
-class MeOut(OutputModel):
-    participant_number: str
-    contract_number: str
-    first_name: str
-    last_name: str
-    email: str | None = None
-    preferred_language: str
-    plan: PlanRef
-    persons: list[PersonOut]
-
-
 class ChoiceOut(OutputModel):
     value: str
     label: str

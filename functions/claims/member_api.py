@@ -1,13 +1,16 @@
-"""``/me``: the signed-in member, their plan and the persons their certificate covers."""
+"""``/me``: the signed-in member, their plan and the persons their certificate covers.
+
+The account settings (``PATCH /me``, ``/me/password``, ``/me/email``) are the identity function's
+(``functions/auth/auth_account_api.py``): they need Cognito's admin rights, this function has none.
+"""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from claims_models import MeOut
-from member_context import load_member, me_view
 
 from portal_common.api import answer, request_language
 from portal_common.identity import caller_from_event
+from portal_common.member_profile import MeOut, load_member, me_view
 
 router = Router()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import auth_codes
 import auth_emails
+import auth_throttle
 import pytest
 import signin_rules
 import trigger_custom_message
@@ -40,6 +41,29 @@ def issued(kind: str = "NEW", sent_at: int = 1_000, code: str = "123456") -> Iss
 
 def custom(result: bool, code: IssuedCode) -> dict[str, Any]:
     return {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": result, "challengeMetadata": code.metadata()}
+
+
+class Counters:
+    """The per-account counters of Cognito's doors, in memory (their DynamoDB side is tested on moto)."""
+
+    def __init__(self) -> None:
+        self.hits: dict[tuple[str, str], int] = {}
+
+    def count(self, action: str, username: str, now: float) -> bool:
+        key = (action, username)
+        self.hits[key] = self.hits.get(key, 0) + 1
+        return self.hits[key] > auth_throttle.DEFAULT_LIMITS[action].email
+
+    def over(self, action: str, username: str, now: float) -> bool:
+        return self.hits.get((action, username), 0) >= auth_throttle.DEFAULT_LIMITS[action].email
+
+
+@pytest.fixture(autouse=True)
+def counters(monkeypatch: pytest.MonkeyPatch) -> Counters:
+    fake = Counters()
+    monkeypatch.setattr(auth_throttle, "count_account", fake.count)
+    monkeypatch.setattr(auth_throttle, "account_over_limit", fake.over)
+    return fake
 
 
 def define(event: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +111,28 @@ def test_wrong_password_fails() -> None:
     event = sample("define_auth_challenge_password_verified")
     event["request"]["session"][1]["challengeResult"] = False
     assert define(event)["failAuthentication"] is True
+
+
+def test_wrong_passwords_are_counted_and_lock_the_account(counters: Counters) -> None:
+    wrong = sample("define_auth_challenge_password_verified")
+    wrong["request"]["session"][1]["challengeResult"] = False
+    limit = auth_throttle.DEFAULT_LIMITS["password_failure"].email
+    for _ in range(limit - 1):
+        assert define(copy.deepcopy(wrong))["failAuthentication"] is True
+    start = sample("define_auth_challenge_srp_a")
+    start["userName"] = wrong["userName"]
+    assert define(copy.deepcopy(start))["challengeName"] == "PASSWORD_VERIFIER"  # still allowed
+    define(copy.deepcopy(wrong))  # the limit-th wrong password
+    assert counters.hits[("password_failure", wrong["userName"])] == limit
+    assert define(start)["failAuthentication"] is True  # refused before the password is even asked
+
+
+def test_a_password_check_never_leads_to_tokens() -> None:
+    event = sample("define_auth_challenge_custom_answered")
+    check = IssuedCode("CHECK", 1_000, 1_000, "", "")
+    event["request"]["session"] = [*event["request"]["session"][:2], custom(True, check)]
+    assert define(event)["failAuthentication"] is True
+    assert not trigger_verify_auth_challenge.answer_is_correct(check.private_parameters(), "123456", 900)
 
 
 def test_right_code_issues_tokens() -> None:
@@ -198,6 +244,17 @@ def test_custom_message_is_bilingual(name: str, locale: str | None, subject: str
     assert response["emailMessage"].startswith("<!DOCTYPE html>")
 
 
+def test_reset_codes_past_the_limit_are_refused_where_cognito_sends_them() -> None:
+    limit = auth_throttle.DEFAULT_LIMITS["reset_code"].email
+    for _ in range(limit):
+        response = trigger_custom_message.lambda_handler(sample("custom_message_forgot_password"), Context())
+        assert "{####}" in response["response"]["emailMessage"]
+    with pytest.raises(trigger_custom_message.ResetCodeLimit):
+        trigger_custom_message.lambda_handler(sample("custom_message_forgot_password"), Context())
+    # Sign-up codes are not reset codes: never refused here.
+    assert trigger_custom_message.lambda_handler(sample("custom_message_sign_up"), Context())["response"]["emailMessage"]
+
+
 def test_other_custom_messages_keep_cognito_defaults() -> None:
     response = trigger_custom_message.lambda_handler(sample("custom_message_admin_create_user"), Context())["response"]
     assert response == {"smsMessage": None, "emailMessage": None, "emailSubject": None}
@@ -211,6 +268,13 @@ def test_emails_have_text_and_html_in_both_languages() -> None:
             assert "987654" in email.html
             assert "auth.email" not in email.text + email.html + email.subject  # no missing catalogue key
     assert auth_emails.render("signin", "fr-CA", "1").subject != auth_emails.render("signin", "en-CA", "1").subject
+    for kind in auth_emails.NOTICES:
+        fr = auth_emails.render_notice(kind, "fr-CA", destination="n***@e***.com")
+        en = auth_emails.render_notice(kind, "en-CA", destination="n***@e***.com")
+        assert fr.subject != en.subject
+        for email in (fr, en):
+            assert "auth.email" not in email.text + email.html + email.subject
+            assert "{" not in email.text
 
 
 def test_auth_catalogues_define_the_same_keys() -> None:

@@ -3,7 +3,8 @@
 Storage (members table), one partition per certificate, read with one ``Query``:
 
 - ``PK=MEMBER#<contract>#<participant>``, ``SK=PROFILE``: the member (SELF) with plan, coverage
-  dates, language, and the account link written by PostConfirmation (``accountSub``, ``email``);
+  dates, language, and the account fields owned by the identity function (``accountSub``,
+  ``email``, ``preferredLanguage``: the member's choice, which wins over the roster's ``language``);
 - ``PK=MEMBER#...``, ``SK=PERSON#<personId>``: each covered person, the member included.
 
 ``personId`` is derived from stable roster fields so that re-importing a file updates persons in
@@ -173,7 +174,8 @@ def member_from_items(items: list[dict[str, Any]]) -> Member | None:
         date_of_birth=date.fromisoformat(str(profile["dateOfBirth"])),
         coverage_start=date.fromisoformat(str(profile["coverageStart"])),
         coverage_end=_date(profile.get("coverageEnd")),
-        language=str(profile.get("language", "fr")),
+        # The member's own choice (registration, PATCH /v1/me) wins over the roster's language.
+        language=str(profile.get("preferredLanguage") or profile.get("language", "fr")),
         email=profile.get("email"),
         account_sub=profile.get("accountSub"),
         persons=persons,

@@ -1,17 +1,45 @@
-"""The caller's certificate and plan, and the ``GET /v1/me`` view of them."""
+"""The signed-in member as the contract's ``Me`` shows them (``GET /v1/me``, and the account
+settings routes of the identity function that answer ``Me`` too): one builder for both functions."""
 
 from __future__ import annotations
 
 from datetime import date
-
-from claims_models import MeOut, PersonOut, PlanRef
+from typing import Literal
 
 from portal_common import clock
 from portal_common.i18n import translate
 from portal_common.identity import Caller
 from portal_common.members import Member, eligibility_on, get_member
+from portal_common.models import OutputModel
 from portal_common.plans import Plan, get_plan
 from portal_common.problems import NotFound
+
+
+class PlanRef(OutputModel):
+    plan_id: str
+    name: str
+
+
+class PersonOut(OutputModel):
+    person_id: str
+    first_name: str
+    last_name: str
+    relationship: Literal["SELF", "SPOUSE", "CHILD"]
+    date_of_birth: str
+    eligible: bool
+    ineligible_reason: str | None = None
+    ineligible_reason_code: str | None = None
+
+
+class MeOut(OutputModel):
+    participant_number: str
+    contract_number: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    preferred_language: Literal["fr", "en"]
+    plan: PlanRef
+    persons: list[PersonOut]
 
 
 def load_member(caller: Caller) -> tuple[Member, Plan]:
@@ -26,7 +54,11 @@ def load_member(caller: Caller) -> tuple[Member, Plan]:
 
 
 def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date | None = None) -> MeOut:
-    """The contract's ``GET /v1/me`` body: profile, plan, and each person's eligibility today."""
+    """The contract's ``Me`` body: profile, plan, and each person's eligibility today.
+
+    ``preferredLanguage`` is the member's choice (registration or ``PATCH /v1/me``), else the
+    roster's, as the registration codes ``fr``/``en``.
+    """
     on = today or clock.today()
     persons = []
     for person in member.persons:
@@ -52,7 +84,7 @@ def me_view(member: Member, plan: Plan, caller: Caller, lang: str, today: date |
         first_name=member.first_name,
         last_name=member.last_name,
         email=member.email or caller.email or None,
-        preferred_language="en-CA" if member.language.startswith("en") else "fr-CA",
+        preferred_language="en" if member.language.startswith("en") else "fr",
         plan=PlanRef(plan_id=plan.plan_id, name=plan.name.get(lang)),
         persons=persons,
     )
