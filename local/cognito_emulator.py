@@ -12,7 +12,14 @@ and returns ``None`` for everything else (the local stack then forwards the requ
   tokens from moto's pool only when DefineAuthChallenge says ``issueTokens``;
 - ``InitiateAuth`` ``REFRESH_TOKEN_AUTH`` and ``RevokeToken``;
 - ``PreventUserExistenceErrors``: unknown users get a fake password challenge and the same errors
-  as a wrong password; resend and forgot-password answer as if the user existed.
+  as a wrong password; resend and forgot-password answer as if the user existed;
+- the user's own operations with an access token, as Cognito enforces them: ``GetUser`` (the
+  client's read attributes), ``UpdateUserAttributes`` / ``DeleteUserAttributes`` (the client's
+  write attributes; an email in ``AttributesRequireVerificationBeforeUpdate`` changes only after
+  ``VerifyUserAttribute``), ``ChangePassword``, ``DeleteUser``; and ``AdminSetUserPassword`` /
+  ``AdminUpdateUserAttributes`` (new SRP verifier; verification before an email update unless the
+  call sets ``email_verified``). Which operations need IAM credentials is
+  :attr:`CognitoEmulator.PUBLIC_OPERATIONS`'s complement (the local Cognito front checks it).
 
 Passwords are never kept in clear: the emulator stores the SRP salt and verifier (as Cognito does)
 and overwrites the password moto keeps with random bytes. Codes are stored as SHA-256 hashes.
@@ -24,6 +31,7 @@ can expire codes, and the SRP ``TIMESTAMP`` the backend signs is checked against
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -102,6 +110,30 @@ def _html_to_text(body: str) -> str:
 class CognitoEmulator:
     """Cognito custom-auth behaviour over moto's user store (see the module docstring)."""
 
+    # What Cognito serves without IAM credentials (app client id or the user's access token);
+    # every other operation (Admin*, ListUsers, DescribeUserPool, ...) needs a SigV4 signature.
+    PUBLIC_OPERATIONS = frozenset(
+        {
+            "SignUp",
+            "ConfirmSignUp",
+            "ResendConfirmationCode",
+            "ForgotPassword",
+            "ConfirmForgotPassword",
+            "InitiateAuth",
+            "RespondToAuthChallenge",
+            "RevokeToken",
+            "GetUser",
+            "UpdateUserAttributes",
+            "DeleteUserAttributes",
+            "GetUserAttributeVerificationCode",
+            "VerifyUserAttribute",
+            "ChangePassword",
+            "DeleteUser",
+            "GlobalSignOut",
+            "GetTokensFromRefreshToken",
+        }
+    )
+
     def __init__(
         self,
         moto_backend_account: str,
@@ -124,6 +156,8 @@ class CognitoEmulator:
         self._verifiers: dict[str, tuple[str, int]] = {}  # username (sub) -> (salt hex, verifier)
         self._signup_codes: dict[str, _Code] = {}
         self._reset_codes: dict[str, _Code] = {}
+        self._attribute_codes: dict[str, _Code] = {}  # username -> code for its pending email
+        self._pending_email: dict[str, str] = {}  # username -> new email waiting for verification
         self._sessions: dict[str, _AuthSession] = {}
         self._refresh_issued: dict[str, float] = {}
         self._fake_secret = secrets.token_bytes(32)
@@ -171,6 +205,14 @@ class CognitoEmulator:
             "RespondToAuthChallenge": self.respond_to_auth_challenge,
             "RevokeToken": self.revoke_token,
             "AdminUserGlobalSignOut": self.admin_user_global_sign_out,
+            "GetUser": self.get_user,
+            "UpdateUserAttributes": self.update_user_attributes,
+            "DeleteUserAttributes": self.delete_user_attributes,
+            "VerifyUserAttribute": self.verify_user_attribute,
+            "ChangePassword": self.change_password,
+            "DeleteUser": self.delete_user,
+            "AdminSetUserPassword": self.admin_set_user_password,
+            "AdminUpdateUserAttributes": self.admin_update_user_attributes,
         }
         handler = handlers.get(operation)
         if handler is None:
@@ -180,7 +222,11 @@ class CognitoEmulator:
             self.user_pool_id,
         ):
             return None  # another app client or pool: moto's behaviour
-        with self._lock:
+        # The admin operations run without the lock: the triggers call them (PostConfirmation's
+        # AdminUpdateUserAttributes, AdminUserGlobalSignOut) while the operation that invoked the
+        # trigger holds it. They only touch one user's attributes, tokens or verifier.
+        guard = contextlib.nullcontext() if operation.startswith("Admin") else self._lock
+        with guard:
             try:
                 return 200, handler(body)
             except CognitoFault as fault:
@@ -234,14 +280,24 @@ class CognitoEmulator:
         if problems:
             raise CognitoFault("InvalidPasswordException", "Password did not conform with policy: " + problems[0])
 
+    def _verifier(self, username: str, salt: str, password: str) -> int:
+        pool_name = self.user_pool_id.split("_", 1)[1]
+        inner = hashlib.sha256(f"{pool_name}{username}:{password}".encode()).hexdigest()
+        x = hex_to_long(hex_hash(pad_hex(salt) + inner))
+        return pow(_G, x, _BIG_N)
+
     def _set_password(self, user: Any, password: str) -> None:
         """Store the SRP verifier, never the password (moto's copy is overwritten)."""
         salt = pad_hex(int.from_bytes(secrets.token_bytes(16), "big"))
-        pool_name = self.user_pool_id.split("_", 1)[1]
-        inner = hashlib.sha256(f"{pool_name}{user.username}:{password}".encode()).hexdigest()
-        x = hex_to_long(hex_hash(pad_hex(salt) + inner))
-        self._verifiers[user.username] = (salt, pow(_G, x, _BIG_N))
+        self._verifiers[user.username] = (salt, self._verifier(user.username, salt, password))
         user.password = secrets.token_urlsafe(32)  # moto's own flows can never match it
+
+    def _password_matches(self, user: Any, password: str) -> bool:
+        stored = self._verifiers.get(user.username)
+        if stored is None:
+            return False
+        salt, verifier = stored
+        return hmac.compare_digest(str(self._verifier(user.username, salt, password)), str(verifier))
 
     # ------------------------------------------------------------------ codes and emails
     def _new_code(self, store: dict[str, _Code], username: str, ttl: int) -> str:
@@ -449,6 +505,9 @@ class CognitoEmulator:
             raise CognitoFault("InvalidParameterException", "Invalid challenge name for this session.")
         if name == "PASSWORD_VERIFIER":
             if not self._password_proof_ok(session, answers):
+                # As on AWS, DefineAuthChallenge sees the failed step (and counts it) and fails.
+                session.history.append({"challengeName": name, "challengeResult": False, "challengeMetadata": None})
+                self._advance(session, metadata)
                 raise CognitoFault("NotAuthorizedException", "Incorrect username or password.")
             user = self._find_user(session.username or "")
             if user is not None and str(getattr(user.status, "value", user.status)) == "UNCONFIRMED":
@@ -689,12 +748,163 @@ class CognitoEmulator:
         self.pool.sign_out(user.username)
         return {}
 
+    # ------------------------------------------------------------------ the user's own operations
+    def _token_user(self, body: dict[str, Any]) -> tuple[Any, str]:
+        """(user, client id) of a valid, unrevoked access token; Cognito's error otherwise."""
+        token = str(body.get("AccessToken", ""))
+        entry = self.pool.access_tokens.get(token)
+        claims = _claims(token)
+        expired = int(claims.get("exp", 0) or 0) <= self.clock()
+        if entry is None or claims.get("token_use") != "access" or expired:
+            raise CognitoFault("NotAuthorizedException", "Invalid Access Token")
+        user = self._find_user(str(entry[1]))
+        if user is None:
+            raise CognitoFault("NotAuthorizedException", "User does not exist.")
+        return user, str(entry[0])
+
+    def _client_attributes(self, client_id: str, kind: str) -> set[str] | None:
+        """The client's ``ReadAttributes`` / ``WriteAttributes`` (``None``: Cognito's default)."""
+        found = self.pool.clients.get(client_id)
+        listed = found.extended_config.get(kind) if found is not None else None
+        return set(listed) if listed else None
+
+    def _check_writable(self, client_id: str, names: list[str]) -> None:
+        allowed = self._client_attributes(client_id, "WriteAttributes")
+        for name in names:
+            # Unset write attributes mean every standard attribute; never the verified flags or sub.
+            writable = name not in ("sub", "email_verified", "phone_number_verified") and (
+                name in allowed if allowed is not None else not name.startswith("custom:")
+            )
+            if not writable:
+                raise CognitoFault(
+                    "NotAuthorizedException", f"A client attempted to write unauthorized attribute {name}"
+                )
+
+    def _verify_before_update(self) -> set[str]:
+        settings = self.pool.extended_config.get("UserAttributeUpdateSettings") or {}
+        return set(settings.get("AttributesRequireVerificationBeforeUpdate") or [])
+
+    def _apply_attributes(self, user: Any, attributes: list[dict[str, Any]], verified_by_caller: bool) -> dict:
+        """Set ``attributes``; a new email waits for its code when the pool says so (the old one
+        keeps signing in), or is set unverified with a code otherwise (unless ``verified_by_caller``)."""
+        changes = {str(a.get("Name")): str(a.get("Value", "")) for a in attributes}
+        new_email = changes.pop("email", None)
+        if new_email is not None and new_email.lower() != str(user.attribute_lookup.get("email", "")).lower():
+            other = self._find_user(new_email)
+            if other is not None and other.username != user.username:
+                raise CognitoFault("AliasExistsException", "An account with the given email already exists.")
+            if not verified_by_caller and "email" in self._verify_before_update():
+                self._pending_email[user.username] = new_email
+                code = self._new_code(self._attribute_codes, user.username, SIGN_UP_CODE_TTL)
+                pending_view = copy.copy(user)  # the code goes to the new address
+                pending_view.attribute_lookup = {**user.attribute_lookup, "email": new_email}
+                self._send_custom_message("CustomMessage_UpdateUserAttribute", pending_view, code, {})
+                delivery = self._delivery(new_email)
+            else:
+                changes["email"] = new_email
+                changes.setdefault("email_verified", "true" if verified_by_caller else "false")
+                delivery = None
+        else:
+            delivery = None
+        if changes:
+            user.update_attributes([{"Name": k, "Value": v} for k, v in changes.items()])
+        return {"CodeDeliveryDetailsList": [delivery]} if delivery else {}
+
+    def get_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, client_id = self._token_user(body)
+        readable = self._client_attributes(client_id, "ReadAttributes")
+        attributes = [
+            {"Name": a["Name"], "Value": a["Value"]}
+            for a in user.attributes
+            if a["Name"] == "sub" or readable is None or a["Name"] in readable
+        ]
+        return {"Username": user.username, "UserAttributes": attributes}
+
+    def update_user_attributes(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, client_id = self._token_user(body)
+        attributes = list(body.get("UserAttributes") or [])
+        self._check_writable(client_id, [str(a.get("Name")) for a in attributes])
+        return self._apply_attributes(user, attributes, verified_by_caller=False)
+
+    def delete_user_attributes(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, client_id = self._token_user(body)
+        names = [str(n) for n in body.get("UserAttributeNames") or []]
+        self._check_writable(client_id, names)
+        user.delete_attributes([n for n in names if n in user.attribute_lookup])
+        return {}
+
+    def verify_user_attribute(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, _client_id = self._token_user(body)
+        if body.get("AttributeName") != "email":
+            raise CognitoFault("InvalidParameterException", "Only email can be verified here.")
+        self._check_code(self._attribute_codes, user.username, str(body.get("Code", "")))
+        new_email = self._pending_email.pop(user.username, None)
+        changes = [{"Name": "email_verified", "Value": "true"}]
+        if new_email is not None:
+            changes.append({"Name": "email", "Value": new_email})
+        user.update_attributes(changes)
+        return {}
+
+    def change_password(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, _client_id = self._token_user(body)
+        if not self._password_matches(user, str(body.get("PreviousPassword", ""))):
+            raise CognitoFault("NotAuthorizedException", "Incorrect username or password.")
+        proposed = str(body.get("ProposedPassword", ""))
+        self._check_policy(proposed)
+        self._set_password(user, proposed)
+        return {}
+
+    def delete_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, _client_id = self._token_user(body)
+        pool = self.pool
+        pool.sign_out(user.username)
+        pool.users.pop(user.username, None)
+        for store in (self._verifiers, self._signup_codes, self._reset_codes, self._attribute_codes):
+            store.pop(user.username, None)  # type: ignore[attr-defined]
+        self._pending_email.pop(user.username, None)
+        return {}
+
+    # ------------------------------------------------------------------ admin operations (IAM)
+    def _admin_user(self, body: dict[str, Any]) -> Any:
+        user = self._find_user(str(body.get("Username", "")))
+        if user is None:
+            raise CognitoFault("UserNotFoundException", "User does not exist.")
+        return user
+
+    def admin_set_user_password(self, body: dict[str, Any]) -> dict[str, Any]:
+        from moto.cognitoidp.models import UserStatus
+
+        user = self._admin_user(body)
+        password = str(body.get("Password", ""))
+        self._check_policy(password)
+        self._set_password(user, password)
+        if body.get("Permanent"):
+            user.status = UserStatus.CONFIRMED
+        return {}
+
+    def admin_update_user_attributes(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = self._admin_user(body)
+        attributes = list(body.get("UserAttributes") or [])
+        verified = any(a.get("Name") == "email_verified" and str(a.get("Value")) == "true" for a in attributes)
+        self._apply_attributes(user, attributes, verified_by_caller=verified)
+        return {}
+
     # ------------------------------------------------------------------ seeds and tests
     def user_sub(self, email: str) -> str | None:
         """The sub of the user with this email (``None`` when absent)."""
         with self._lock:
             user = self._find_user(email)
             return None if user is None else str(user.id)
+
+
+def _claims(token: str) -> dict[str, Any]:
+    try:
+        import json as _json
+
+        parsed = _json.loads(_payload(token) or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _payload(token: str) -> str:

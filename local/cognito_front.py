@@ -6,6 +6,14 @@ AWSCognitoIdentityProviderService.<Operation>`` request it asks the project's em
 (``local/cognito_emulator.py``, see docs/conventions.md) first, and forwards the request unchanged
 to moto when the emulator does not handle it.
 
+As on AWS, only the operations Cognito serves to anyone (sign-up, sign-in, the user's own
+operations with an access token, ...: ``CognitoEmulator.PUBLIC_OPERATIONS``) work without IAM
+credentials; every other one (``Admin*``, ``ListUsers``, ...) needs a SigV4-signed request with the
+local stack's access key (the functions sign theirs with it), or it is refused with
+``MissingAuthenticationTokenException`` / ``UnrecognizedClientException``. The signature itself is
+not verified (the key is the fake, well-known ``testing``): the check makes an unsigned call, the
+attacker's, fail here as it fails on AWS.
+
 :class:`TriggerInvoker` runs the function that template.yaml attaches to a Cognito trigger.
 """
 
@@ -14,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import traceback
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
@@ -57,9 +66,18 @@ class TriggerInvoker:
 class CognitoFront(LoopbackServer):
     """An HTTP server on loopback that sits in front of moto's Cognito."""
 
-    def __init__(self, moto_url: str, emulator: CognitoEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        moto_url: str,
+        emulator: CognitoEmulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        access_key_id: str = "testing",
+    ) -> None:
         self.moto = urlsplit(moto_url)
         self.emulator = emulator
+        self.access_key_id = access_key_id
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,7 +103,12 @@ class CognitoFront(LoopbackServer):
                 body = self._body()
                 target = self.headers.get("X-Amz-Target", "")
                 if target.startswith(TARGET_PREFIX):
-                    answered = front.emulate(target[len(TARGET_PREFIX) :], body)
+                    operation = target[len(TARGET_PREFIX) :]
+                    refused = front.refuse_unsigned(operation, self.headers.get("Authorization", ""))
+                    if refused is not None:
+                        self._send(400, [("Content-Type", JSON_TYPE)], json.dumps(refused).encode())
+                        return
+                    answered = front.emulate(operation, body)
                     if answered is not None:
                         status, payload = answered
                         self._send(status, [("Content-Type", JSON_TYPE)], json.dumps(payload).encode())
@@ -97,6 +120,23 @@ class CognitoFront(LoopbackServer):
             do_GET = _handle
 
         super().__init__(Handler, host, port, "cognito front")
+
+    def refuse_unsigned(self, operation: str, authorization: str) -> dict[str, str] | None:
+        """Cognito's error for an IAM-authorized operation called without the stack's credentials."""
+        if operation in self.emulator.PUBLIC_OPERATIONS:
+            return None
+        if not authorization.startswith("AWS4-HMAC-SHA256 "):
+            return {
+                "__type": "MissingAuthenticationTokenException",
+                "message": f"{operation} requires IAM credentials (a SigV4-signed request).",
+            }
+        match = re.search(r"Credential=([^/,\s]+)/", authorization)
+        if match is None or match.group(1) != self.access_key_id:
+            return {
+                "__type": "UnrecognizedClientException",
+                "message": "The security token included in the request is invalid.",
+            }
+        return None
 
     def emulate(self, operation: str, raw: bytes) -> tuple[int, dict[str, Any]] | None:
         """The emulator's answer, or ``None`` to let moto answer."""

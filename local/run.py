@@ -134,8 +134,10 @@ class LocalStack:
         self.runtime = FunctionRuntime(self.stack)
         invoke_trigger = TriggerInvoker(self.stack, self.runtime)
         emulator = CognitoEmulator(self.stack.account_id, self.stack.region, pool_id, client_id, invoke_trigger)
-        self.front = CognitoFront(self.moto_url, emulator)
+        # Admin* (and every other IAM-authorized operation) needs the stack's own credentials.
+        self.front = CognitoFront(self.moto_url, emulator, access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"])
         self.front.start()
+        self.cognito_info = {"endpoint": self.front.url, "userPoolId": pool_id, "clientId": client_id}
 
         self.environment = {
             **self.stack.environment(),
@@ -164,9 +166,11 @@ class LocalStack:
 
         from local.authorizer import CognitoAuthorizer, fetch_jwks
         from local.gateway import Gateway
+        from portal_common.clock import epoch_seconds
 
+        # The stack's one clock (tests move it to expire tokens, as they expire codes).
         authorizer = CognitoAuthorizer(
-            user_pool_id=pool_id, client_id=client_id, jwks=fetch_jwks(self.moto_url, pool_id)
+            user_pool_id=pool_id, client_id=client_id, jwks=fetch_jwks(self.moto_url, pool_id), now=epoch_seconds
         )
         try:
             self.gateway = Gateway(
@@ -255,6 +259,9 @@ class LocalStack:
                 "seeds": [s.as_json() for s in self.seeds.seeds],
                 "seedsFinished": self.seeds.finished(),
                 "pollersIdle": self.pollers.idle(),
+                # Where the local Cognito answers (an access token names its issuer and client on
+                # AWS too): security tests call it directly, as an attacker would.
+                "cognito": self.cognito_info,
             }
         return None
 

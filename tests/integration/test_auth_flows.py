@@ -87,13 +87,14 @@ class Harness:
         lang: str = "fr-CA",
         claims: dict[str, str] | None = None,
         ip: str = "203.0.113.7",
+        method: str = "POST",
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         import auth_api
 
         event = {
             "resource": path,
             "path": path,
-            "httpMethod": "POST",
+            "httpMethod": method,
             "headers": {"Content-Type": "application/json", "Accept-Language": lang},
             "multiValueHeaders": {},
             "queryStringParameters": None,
@@ -104,7 +105,7 @@ class Harness:
                 "requestId": str(uuid.uuid4()),
                 "stage": "v1",
                 "resourcePath": path,
-                "httpMethod": "POST",
+                "httpMethod": method,
                 "path": f"/v1{path}",
                 "identity": {"sourceIp": ip},
                 "authorizer": {"claims": claims} if claims else None,
@@ -587,3 +588,156 @@ def test_hostile_input_never_gets_a_5xx(auth: Harness) -> None:
         assert status < 500, (route, payload)
 
     check()
+
+
+# ---------------------------------------------------------------- account settings (v1.1)
+NEW_PASSWORD = "Nouveau2026Mdp"
+
+
+def signed_in(auth: Harness, email: str = "olivia.smith@example.com") -> tuple[dict[str, Any], dict[str, Any]]:
+    auth.registered(email)
+    tokens = auth.sign_in(email)
+    return tokens, claims_of(tokens["idToken"])
+
+
+def cognito_user(auth: Harness, email: str) -> dict[str, str]:
+    user = auth.emulator._find_user(email)
+    assert user is not None
+    return dict(user.attribute_lookup)
+
+
+def test_language_change_follows_every_email(auth: Harness) -> None:
+    email = "olivia.smith@example.com"
+    _tokens, claims = signed_in(auth)  # registered in English
+    status, me, _ = auth.call("/me", {"preferredLanguage": "fr"}, claims=claims, method="PATCH")
+    assert status == 200, me
+    assert me["preferredLanguage"] == "fr"
+    assert me["email"] == email
+    assert cognito_user(auth, email)["locale"] == "fr"
+    auth.login(email)
+    assert auth.outbox(email)[-1]["subject"] == "Votre code d'ouverture de session"
+    status, payload, _ = auth.call("/me", {"preferredLanguage": "de"}, claims=claims, method="PATCH")
+    assert status == 400
+    assert payload["errors"][0]["field"] == "preferredLanguage"
+
+
+def test_password_change_needs_the_current_one_and_signs_out_everywhere(auth: Harness) -> None:
+    email = "olivia.smith@example.com"
+    tokens, claims = signed_in(auth)
+    other = auth.sign_in(email)  # another device
+    mails = len(auth.outbox(email))
+    body = {"currentPassword": "Mauvais2026Mdp", "newPassword": NEW_PASSWORD}
+    status, payload, _ = auth.call("/me/password", body, claims=claims)
+    assert (status, payload["code"]) == (400, "CURRENT_PASSWORD_INVALID")
+    status, payload, _ = auth.call("/me/password", {"currentPassword": PASSWORD, "newPassword": "court"}, claims=claims)
+    assert (status, payload["errors"][0]["field"]) == (400, "newPassword")
+    assert len(auth.outbox(email)) == mails  # checking the password emails no sign-in code
+    status, payload, _ = auth.call(
+        "/me/password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, claims=claims
+    )
+    assert status == 204, payload
+    assert auth.outbox(email)[-1]["subject"] == "Your password was changed"
+    for session in (tokens, other):
+        assert auth.call("/auth/token/refresh", {"refreshToken": session["refreshToken"]})[0] == 401
+    assert auth.call("/auth/login", {"email": email, "password": PASSWORD})[0] == 401
+    assert auth.login(email, NEW_PASSWORD)["status"] == "CODE_SENT"
+
+
+def test_email_change_code_to_the_new_address_notice_to_the_old(auth: Harness) -> None:
+    old, new = "olivia.smith@example.com", "olivia.new@example.org"
+    _tokens, claims = signed_in(auth, old)
+    body = {"newEmail": new, "currentPassword": "Mauvais2026Mdp"}
+    assert auth.call("/me/email", body, claims=claims)[1]["code"] == "CURRENT_PASSWORD_INVALID"
+    status, payload, _ = auth.call("/me/email", {"newEmail": old, "currentPassword": PASSWORD}, claims=claims)
+    assert (status, payload["errors"][0]["code"]) == (400, "SAME_EMAIL")
+    status, payload, _ = auth.call("/me/email", {"newEmail": new, "currentPassword": PASSWORD}, claims=claims)
+    assert (status, payload) == (202, {"status": "CONFIRMATION_REQUIRED", "destination": "o***@e***.org"})
+    assert auth.outbox(new)[-1]["subject"] == "Confirm your new email address"
+    code = auth.last_code(new)
+    assert auth.login(old)["status"] == "CODE_SENT"  # the old address signs in until confirmed
+    status, payload, _ = auth.call("/me/email/confirm", {"code": wrong(code)}, claims=claims)
+    assert (status, payload["code"]) == (400, "CODE_INVALID")
+    status, me, _ = auth.call("/me/email/confirm", {"code": code}, claims=claims)
+    assert status == 200, me
+    assert me["email"] == new
+    assert auth.outbox(old)[-1]["subject"] == "Your email address was changed"
+    assert "o***@e***.org" in auth.outbox(old)[-1]["body"]
+    assert cognito_user(auth, new)["email_verified"] == "true"
+    assert auth.call("/me/email/confirm", {"code": code}, claims=claims)[1]["code"] == "CODE_INVALID"  # once
+    assert auth.call("/auth/login", {"email": old, "password": PASSWORD})[0] == 401
+    assert auth.login(new)["status"] == "CODE_SENT"
+    # The account's link moved: a forgotten password works with the new address only.
+    before = len(auth.outbox(new))
+    auth.call("/auth/password/forgot", {"email": new, "participantNumber": "200003"})
+    assert len(auth.outbox(new)) == before + 1
+
+
+def test_email_change_to_a_taken_address_answers_the_same(auth: Harness) -> None:
+    taken = "marie.tremblay@example.com"  # a demo account
+    auth.registered(taken, contract="G1001", participant="100001", dob="1984-03-12")
+    _tokens, claims = signed_in(auth)
+    answers = []
+    for address in (taken, "free.address@example.com"):
+        status, payload, _ = auth.call("/me/email", {"newEmail": address, "currentPassword": PASSWORD}, claims=claims)
+        answers.append((status, sorted(payload)))
+    assert answers[0] == answers[1] == (202, ["destination", "status"])
+    mail = auth.outbox(taken)[-1]
+    assert mail["subject"] == "Email address change request"  # the notice (requester's language), no code
+    assert not re.search(r"\b\d{6}\b", re.sub(r"<[^>]+>", " ", mail["body"]))
+
+
+def test_a_deleted_account_frees_its_participant(auth: Harness) -> None:
+    from portal_common.aws_clients import client
+
+    tokens, _claims = signed_in(auth)
+    assert auth.register("olivia.again@example.com")[0] == 409
+    client("cognito-idp").delete_user(AccessToken=tokens["accessToken"])
+    status, payload = auth.register("olivia.again@example.com")
+    assert status == 202, payload
+    auth.call(
+        "/auth/register/confirm",
+        {"email": "olivia.again@example.com", "code": auth.last_code("olivia.again@example.com")},
+    )
+    assert auth.sign_in("olivia.again@example.com")["idToken"]
+
+
+def test_cognito_doors_hold_the_limits(auth: Harness) -> None:
+    """Calling Cognito directly (the app client id is public) meets the same limits as the API."""
+    import auth_throttle
+
+    from portal_common.aws_clients import client
+
+    email = "olivia.smith@example.com"
+    tokens, _claims = signed_in(auth)
+    cognito = client("cognito-idp")
+    client_id = auth.emulator.client_id
+    for name in ("email", "custom:participant_number"):
+        with pytest.raises(cognito.exceptions.NotAuthorizedException):
+            cognito.update_user_attributes(
+                AccessToken=tokens["accessToken"], UserAttributes=[{"Name": name, "Value": "x@example.com"}]
+            )
+    before = len(auth.outbox(email))
+    limit = auth_throttle.DEFAULT_LIMITS["reset_code"].email
+    refused = 0
+    for _ in range(limit + 2):
+        try:
+            cognito.forgot_password(ClientId=client_id, Username=email)
+        except cognito.exceptions.UserLambdaValidationException:
+            refused += 1
+    assert refused == 2
+    assert len(auth.outbox(email)) == before + limit
+
+
+def test_direct_password_guesses_are_counted(auth: Harness) -> None:
+    """Wrong passwords sent straight to Cognito (SRP, no API throttle) lock the account's sign-in."""
+    import auth_throttle
+    import cognito_client
+
+    email = "olivia.smith@example.com"
+    auth.registered(email)
+    for _ in range(auth_throttle.DEFAULT_LIMITS["password_failure"].email):
+        with pytest.raises(cognito_client.CognitoError, match="NotAuthorizedException"):
+            cognito_client.start_signin(email, "Devinette2026X")
+    with pytest.raises(cognito_client.CognitoError, match="NotAuthorizedException"):
+        cognito_client.start_signin(email, PASSWORD)  # even the right one, until the window ends
+    assert auth.call("/auth/login", {"email": email, "password": PASSWORD})[1]["code"] == "INVALID_CREDENTIALS"

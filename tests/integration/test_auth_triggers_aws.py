@@ -102,12 +102,33 @@ def test_post_confirmation_links_account_and_writes_claims(seeded: Any) -> None:
         trigger_post_confirmation.lambda_handler(event, Context())
 
 
-def test_post_confirmation_after_password_reset_does_nothing(seeded: Any) -> None:
+def test_post_confirmation_after_password_reset_signs_out_everywhere(seeded: Any) -> None:
+    """A reset through any door (a direct ConfirmForgotPassword too) revokes every refresh token."""
+    import boto3
     import trigger_post_confirmation
 
-    event = sample("post_confirmation", seeded.environment())
+    env = seeded.environment()
+    cognito = boto3.client("cognito-idp", region_name="ca-central-1")
+    user = cognito.admin_create_user(
+        UserPoolId=env["USER_POOL_ID"],
+        Username="olivia.smith@example.com",
+        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
+        MessageAction="SUPPRESS",
+    )["User"]
+    pool = moto_pool(env)
+    refresh_token, _origin = pool.create_refresh_token(env["USER_POOL_CLIENT_ID"], user["Username"])
+    event = sample("post_confirmation", env)
     event["triggerSource"] = "PostConfirmation_ConfirmForgotPassword"
+    event["userName"] = user["Username"]
     assert trigger_post_confirmation.lambda_handler(event, Context()) == event
+    assert pool.refresh_tokens[refresh_token] is None  # revoked
+    assert profile("G2002", "200003").get("accountSub") is None  # nothing linked by a reset
+
+
+def moto_pool(env: dict[str, str]) -> Any:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    return cognitoidp_backends["123456789012"]["ca-central-1"].user_pools[env["USER_POOL_ID"]]
 
 
 def test_create_auth_challenge_emails_a_hashed_code(seeded: Any) -> None:

@@ -252,7 +252,9 @@ def test_reset_codes_past_the_limit_are_refused_where_cognito_sends_them() -> No
     with pytest.raises(trigger_custom_message.ResetCodeLimit):
         trigger_custom_message.lambda_handler(sample("custom_message_forgot_password"), Context())
     # Sign-up codes are not reset codes: never refused here.
-    assert trigger_custom_message.lambda_handler(sample("custom_message_sign_up"), Context())["response"]["emailMessage"]
+    assert trigger_custom_message.lambda_handler(sample("custom_message_sign_up"), Context())["response"][
+        "emailMessage"
+    ]
 
 
 def test_other_custom_messages_keep_cognito_defaults() -> None:
