@@ -61,6 +61,17 @@ def _link_key(hashed: str) -> dict[str, str]:
     return {"PK": f"ACCOUNT#{hashed}", "SK": "LINK"}
 
 
+def _link_item(hashed: str, contract: str, participant: str, **fields: Any) -> dict[str, Any]:
+    """The email's link item (wire format) with ``fields`` (``status``, ``expiresAt``, ``accountSub``)."""
+    return {
+        **{k: to_attr(v) for k, v in _link_key(hashed).items()},
+        "entityType": to_attr("ACCOUNT_LINK"),
+        "contractNumber": to_attr(contract),
+        "participantNumber": to_attr(participant),
+        **{k: to_attr(v) for k, v in fields.items()},
+    }
+
+
 def get_link(hashed: str) -> AccountLink | None:
     """The link of an email hash (``None`` when absent)."""
     item = get_item(get_settings().members_table, _link_key(hashed))
@@ -103,14 +114,7 @@ def reserve(contract: str, participant: str, hashed: str, now: int) -> None:
                 {
                     "Put": {
                         "TableName": table,
-                        "Item": {
-                            **{k: to_attr(v) for k, v in _link_key(hashed).items()},
-                            "entityType": to_attr("ACCOUNT_LINK"),
-                            "contractNumber": to_attr(contract),
-                            "participantNumber": to_attr(participant),
-                            "status": to_attr("PENDING"),
-                            "expiresAt": to_attr(until),
-                        },
+                        "Item": _link_item(hashed, contract, participant, status="PENDING", expiresAt=until),
                         # A linked email is never re-pointed at another participant.
                         "ConditionExpression": "attribute_not_exists(PK) OR #s <> :linked",
                         "ExpressionAttributeNames": {"#s": "status"},
@@ -228,21 +232,15 @@ def move_email(contract: str, participant: str, sub: str, old_email: str, new_em
     (refused while another account holds it, or a live registration reserves it), the old link
     removed, the PROFILE's ``email`` updated, all only while they name ``sub``."""
     table = get_settings().members_table
-    new_key = {k: to_attr(v) for k, v in _link_key(email_hash(new_email)).items()}
     try:
         client("dynamodb").transact_write_items(
             TransactItems=[
                 {
                     "Put": {
                         "TableName": table,
-                        "Item": {
-                            **new_key,
-                            "entityType": to_attr("ACCOUNT_LINK"),
-                            "contractNumber": to_attr(contract),
-                            "participantNumber": to_attr(participant),
-                            "status": to_attr("LINKED"),
-                            "accountSub": to_attr(sub),
-                        },
+                        "Item": _link_item(
+                            email_hash(new_email), contract, participant, status="LINKED", accountSub=sub
+                        ),
                         "ConditionExpression": "attribute_not_exists(PK) OR accountSub = :sub OR "
                         "(#s <> :linked AND expiresAt < :now)",
                         "ExpressionAttributeNames": {"#s": "status"},

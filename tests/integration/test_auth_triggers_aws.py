@@ -75,12 +75,7 @@ def test_post_confirmation_links_account_and_writes_claims(seeded: Any) -> None:
 
     env = seeded.environment()
     cognito = boto3.client("cognito-idp", region_name="ca-central-1")
-    user = cognito.admin_create_user(
-        UserPoolId=env["USER_POOL_ID"],
-        Username="olivia.smith@example.com",
-        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
-        MessageAction="SUPPRESS",
-    )["User"]
+    user = olivia_in_cognito(cognito, env)
     trigger_pre_sign_up.lambda_handler(sample("pre_sign_up", env), Context())
     event = sample("post_confirmation", env)
     event["userName"] = user["Username"]
@@ -109,12 +104,7 @@ def test_post_confirmation_after_password_reset_signs_out_everywhere(seeded: Any
 
     env = seeded.environment()
     cognito = boto3.client("cognito-idp", region_name="ca-central-1")
-    user = cognito.admin_create_user(
-        UserPoolId=env["USER_POOL_ID"],
-        Username="olivia.smith@example.com",
-        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
-        MessageAction="SUPPRESS",
-    )["User"]
+    user = olivia_in_cognito(cognito, env)
     pool = moto_pool(env)
     refresh_token, _origin = pool.create_refresh_token(env["USER_POOL_CLIENT_ID"], user["Username"])
     event = sample("post_confirmation", env)
@@ -123,6 +113,16 @@ def test_post_confirmation_after_password_reset_signs_out_everywhere(seeded: Any
     assert trigger_post_confirmation.lambda_handler(event, Context()) == event
     assert pool.refresh_tokens[refresh_token] is None  # revoked
     assert profile("G2002", "200003").get("accountSub") is None  # nothing linked by a reset
+
+
+def olivia_in_cognito(cognito: Any, env: dict[str, str]) -> dict[str, Any]:
+    created: dict[str, Any] = cognito.admin_create_user(
+        UserPoolId=env["USER_POOL_ID"],
+        Username="olivia.smith@example.com",
+        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
+        MessageAction="SUPPRESS",
+    )["User"]
+    return created
 
 
 def moto_pool(env: dict[str, str]) -> Any:
