@@ -19,7 +19,7 @@ and returns ``None`` for everything else (the local stack then forwards the requ
   ``VerifyUserAttribute``), ``ChangePassword``, ``DeleteUser``; and ``AdminSetUserPassword`` /
   ``AdminUpdateUserAttributes`` (new SRP verifier; verification before an email update unless the
   call sets ``email_verified``). Which operations need IAM credentials is
-  :attr:`CognitoEmulator.PUBLIC_OPERATIONS`'s complement (the local Cognito front checks it).
+  the complement of ``local.cognito_front.PUBLIC_OPERATIONS`` (the front checks it).
 
 Passwords are never kept in clear: the emulator stores the SRP salt and verifier (as Cognito does)
 and overwrites the password moto keeps with random bytes. Codes are stored as SHA-256 hashes.
@@ -109,30 +109,6 @@ def _html_to_text(body: str) -> str:
 
 class CognitoEmulator:
     """Cognito custom-auth behaviour over moto's user store (see the module docstring)."""
-
-    # What Cognito serves without IAM credentials (app client id or the user's access token);
-    # every other operation (Admin*, ListUsers, DescribeUserPool, ...) needs a SigV4 signature.
-    PUBLIC_OPERATIONS = frozenset(
-        {
-            "SignUp",
-            "ConfirmSignUp",
-            "ResendConfirmationCode",
-            "ForgotPassword",
-            "ConfirmForgotPassword",
-            "InitiateAuth",
-            "RespondToAuthChallenge",
-            "RevokeToken",
-            "GetUser",
-            "UpdateUserAttributes",
-            "DeleteUserAttributes",
-            "GetUserAttributeVerificationCode",
-            "VerifyUserAttribute",
-            "ChangePassword",
-            "DeleteUser",
-            "GlobalSignOut",
-            "GetTokensFromRefreshToken",
-        }
-    )
 
     def __init__(
         self,
@@ -361,17 +337,11 @@ class CognitoEmulator:
         if self._find_user(username) is not None:
             raise CognitoFault("UsernameExistsException", "An account with the given email already exists.")
         self._check_policy(password)
-        attributes = [a for a in body.get("UserAttributes") or [] if a.get("Name") != "email"]
+        given = list(body.get("UserAttributes") or [])
+        # The client's write attributes apply to sign-up too; the email comes from the user name.
+        self._check_writable(self.client_id, [str(a.get("Name", "")) for a in given])
+        attributes = [a for a in given if a.get("Name") != "email"]
         attributes.append({"Name": "email", "Value": username})
-        allowed = set(
-            (self._client().extended_config.get("WriteAttributes") or []) if self._client() is not None else []
-        )
-        for attribute in attributes:
-            name = attribute.get("Name", "")
-            if allowed and name not in allowed and name != "email":
-                raise CognitoFault(
-                    "NotAuthorizedException", f"A client attempted to write unauthorized attribute {name}"
-                )
         user = CognitoIdpUser(self.user_pool_id, None, None, UserStatus.UNCONFIRMED, attributes)
         validation = {a["Name"]: a["Value"] for a in body.get("ValidationData") or []}
         request: dict[str, Any] = {"userAttributes": self._attributes(user), "validationData": validation}

@@ -7,7 +7,7 @@ AWSCognitoIdentityProviderService.<Operation>`` request it asks the project's em
 to moto when the emulator does not handle it.
 
 As on AWS, only the operations Cognito serves to anyone (sign-up, sign-in, the user's own
-operations with an access token, ...: ``CognitoEmulator.PUBLIC_OPERATIONS``) work without IAM
+operations with an access token, ...: :data:`PUBLIC_OPERATIONS`) work without IAM
 credentials; every other one (``Admin*``, ``ListUsers``, ...) needs a SigV4-signed request with the
 local stack's access key (the functions sign theirs with it), or it is refused with
 ``MissingAuthenticationTokenException`` / ``UnrecognizedClientException``. The signature itself is
@@ -36,6 +36,30 @@ if TYPE_CHECKING:
     from local.cognito_emulator import CognitoEmulator
 
 log = logging.getLogger("local.cognito")
+
+# What Cognito serves without IAM credentials (app client id or the user's access token);
+# every other operation (Admin*, ListUsers, DescribeUserPool, ...) needs a SigV4 signature.
+PUBLIC_OPERATIONS = frozenset(
+    {
+        "SignUp",
+        "ConfirmSignUp",
+        "ResendConfirmationCode",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "RevokeToken",
+        "GetUser",
+        "UpdateUserAttributes",
+        "DeleteUserAttributes",
+        "GetUserAttributeVerificationCode",
+        "VerifyUserAttribute",
+        "ChangePassword",
+        "DeleteUser",
+        "GlobalSignOut",
+        "GetTokensFromRefreshToken",
+    }
+)
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 JSON_TYPE = "application/x-amz-json-1.1"
@@ -123,7 +147,7 @@ class CognitoFront(LoopbackServer):
 
     def refuse_unsigned(self, operation: str, authorization: str) -> dict[str, str] | None:
         """Cognito's error for an IAM-authorized operation called without the stack's credentials."""
-        if operation in self.emulator.PUBLIC_OPERATIONS:
+        if operation in PUBLIC_OPERATIONS:
             return None
         if not authorization.startswith("AWS4-HMAC-SHA256 "):
             return {

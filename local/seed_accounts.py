@@ -83,7 +83,7 @@ def register(email: str, contract: str, participant: str, birth: str, language: 
             ClientId=client_id,
             Username=email,
             Password=DEMO_PASSWORD,
-            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "locale", "Value": language}],
+            UserAttributes=[{"Name": "locale", "Value": language}],  # the email is the user name
             ValidationData=[
                 {"Name": "contractNumber", "Value": contract},
                 {"Name": "participantNumber", "Value": participant},

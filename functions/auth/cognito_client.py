@@ -62,13 +62,17 @@ def _client_id() -> str:
 
 
 def sign_up(email: str, password: str, locale: str, validation: dict[str, str]) -> dict[str, Any]:
-    """``SignUp`` (PreSignUp re-checks the roster from ``validation``; Cognito emails the code)."""
+    """``SignUp`` (PreSignUp re-checks the roster from ``validation``; Cognito emails the code).
+
+    The email is the user name (the pool's ``UsernameAttributes``), from which Cognito sets the
+    ``email`` attribute; it is not sent as an attribute: the app client may not write it.
+    """
     return _call(
         "sign_up",
         ClientId=_client_id(),
         Username=email,
         Password=password,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "locale", "Value": locale}],
+        UserAttributes=[{"Name": "locale", "Value": locale}],
         ValidationData=[{"Name": k, "Value": v} for k, v in validation.items()],
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from local.cfn import Stack
 
@@ -155,6 +156,41 @@ def test_cognito_front_asks_the_emulator_then_moto(moto_server: str) -> None:
         # moto really holds the pool created through the front.
         direct = _cognito(moto_server)
         assert direct.describe_user_pool(UserPoolId=pool)["UserPool"]["Id"] == pool
+    finally:
+        front.stop()
+
+
+def test_cognito_front_refuses_iam_operations_without_the_stacks_credentials(moto_server: str) -> None:
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from local.cognito_front import CognitoFront
+
+    emulator = FakeEmulator()
+    front = CognitoFront(moto_server, emulator, access_key_id="testing")
+    front.start()
+    try:
+        pool = _cognito(front.url).create_user_pool(PoolName="p")["UserPool"]["Id"]  # signed: forwarded
+        unsigned = boto3.client(
+            "cognito-idp", region_name="ca-central-1", endpoint_url=front.url, config=Config(signature_version=UNSIGNED)
+        )
+        with pytest.raises(ClientError) as refused:
+            unsigned.admin_get_user(UserPoolId=pool, Username="a@b.ca")
+        assert refused.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+        other = boto3.client(
+            "cognito-idp",
+            region_name="ca-central-1",
+            endpoint_url=front.url,
+            aws_access_key_id="AKIAOTHER",
+            aws_secret_access_key="x",
+        )
+        with pytest.raises(ClientError) as refused:
+            other.list_users(UserPoolId=pool)
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        # Public operations need no credentials (the emulator answers this one).
+        answer = unsigned.initiate_auth(ClientId="c", AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "a@b.ca"})
+        assert answer["ChallengeName"] == "CUSTOM_CHALLENGE"
+        assert [op for op, _ in emulator.calls] == ["CreateUserPool", "InitiateAuth"]  # refused ones never reach it
     finally:
         front.stop()
 
