@@ -546,6 +546,17 @@ ROUTE_FIELDS = {
     "/auth/password/reset": ["email", "code", "newPassword"],
     "/auth/token/refresh": ["refreshToken"],
     "/auth/logout": ["refreshToken"],
+    "/me": ["preferredLanguage"],
+    "/me/password": ["currentPassword", "newPassword"],
+    "/me/email": ["newEmail", "currentPassword"],
+    "/me/email/confirm": ["code"],
+}
+MEMBER_CLAIMS = {
+    "sub": "nobody",
+    "cognito:username": "nobody",
+    "email": "nobody@example.com",
+    "custom:contract_number": "G2002",
+    "custom:participant_number": "200003",
 }
 
 
@@ -578,12 +589,13 @@ def test_hostile_input_never_gets_a_5xx(auth: Harness) -> None:
                 st.text(max_size=30),
             )
         )
-        claims = {"sub": "nobody", "cognito:username": "nobody"} if route == "/auth/logout" else None
+        signed_in = route == "/auth/logout" or route.startswith("/me")
         status, payload, _ = auth.call(
             route,
             body,
-            claims=claims,
+            claims=MEMBER_CLAIMS if signed_in else None,
             ip=f"192.0.2.{data.draw(st.integers(1, 250))}",
+            method="PATCH" if route == "/me" else "POST",
         )
         assert status < 500, (route, payload)
 

@@ -62,3 +62,20 @@ def test_roster_import_and_reimport_update_in_place(seeded: Stack) -> None:
     assert again.plan_id == "PLAN-PLUS"
     assert len(again.persons) == 4
     assert [p.first_name for p in again.persons if not p.in_roster] == ["Félix"]
+
+
+def test_the_app_client_cannot_write_email_or_the_roster_link() -> None:
+    """Cognito's doors in the template: what a member's access token may write, how long tokens live."""
+    resources = load_template()["Resources"]
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["WriteAttributes"] == ["locale"]
+    assert "email" in client["ReadAttributes"]
+    pool = resources["UserPool"]["Properties"]
+    assert pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"] == ["email"]
+    # Cognito lets every client write a required attribute: email must not be one.
+    assert not any(a.get("Required") for a in pool["Schema"])
+    assert pool["UserPoolAddOns"]["AdvancedSecurityMode"] == {"Ref": "ThreatProtection"}
+    assert load_template()["Parameters"]["ThreatProtection"]["Default"] == "ENFORCED"
+    # Revocation bites within 5 minutes: ID and access tokens live 5 minutes.
+    assert (client["IdTokenValidity"], client["AccessTokenValidity"]) == (5, 5)
+    assert client["TokenValidityUnits"]["IdToken"] == client["TokenValidityUnits"]["AccessToken"] == "minutes"
