@@ -317,7 +317,7 @@ def test_logs_contain_no_secret(stack: LocalStackProcess, caplog: pytest.LogCapt
 
     # Collect secrets of our own first (two sign-ins: codes, sessions, tokens), so that the check
     # never depends on which tests ran before it.
-    for email in ("david.chen@example.com", "sophie.gagnon@example.com"):
+    for email in ("marie.tremblay@example.com", "sophie.gagnon@example.com"):  # passwords never changed
         sign_in(stack, email)
     # The banner deliberately lists the demo identities (documented demo password, Olivia's roster
     # identity for trying registration); every other line must be free of secrets.

@@ -282,3 +282,31 @@ def test_tokens_follow_the_app_client_lifetimes(cognito: Any, monkeypatch: pytes
         )
         == "NotAuthorizedException"
     )
+
+
+def test_an_email_update_waits_for_its_code(cognito: tuple[Any, Any, dict[str, str]]) -> None:
+    """The pool requires verification before an email update: the old address signs in until the
+    code sent to the new one is verified (unless an admin call sets email_verified itself)."""
+    client, emulator, env = cognito
+    sign_up(client, env)
+    email, new = "olivia.smith@example.com", "olivia.new@example.org"
+    pool = {"UserPoolId": env["USER_POOL_ID"]}
+    client.admin_update_user_attributes(**pool, Username=email, UserAttributes=[{"Name": "email", "Value": new}])
+    user = emulator._find_user(email)
+    assert user is not None
+    assert user.attribute_lookup["email"] == email  # unchanged until verified
+    code = code_in_last_email(new)  # the code went to the new address
+    tokens = emulator._issue_tokens(user.username)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    bad = lambda: client.verify_user_attribute(AccessToken=tokens["AccessToken"], AttributeName="email", Code=wrong)  # noqa: E731
+    assert error_code(bad) == "CodeMismatchException"
+    client.verify_user_attribute(AccessToken=tokens["AccessToken"], AttributeName="email", Code=code)
+    assert emulator._find_user(new) is user
+    assert user.attribute_lookup["email_verified"] == "true"
+    # An admin call that sets email_verified applies at once; an address in use is refused.
+    client.admin_update_user_attributes(
+        **pool,
+        Username=new,
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+    )
+    assert user.attribute_lookup["email"] == email
