@@ -30,6 +30,7 @@ from portal_common.claim_records import ClaimRecord, StoredModel, status_index_p
 from portal_common.config import get_settings
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
 from portal_common.models import money_to_str
+from portal_common.pagination import KeySchema
 from portal_common.problems import Conflict, FieldError, ValidationFailed
 from portal_common.provider_records import RecentProviders
 from portal_common.receipt_records import ReceiptRecord
@@ -160,8 +161,9 @@ def write_claim(write: ClaimWrite) -> ClaimCreated:
 
 # ---------------------------------------------------------------- history
 
-CLAIM_KEY_NAMES = frozenset({"PK", "SK"})
-STATUS_KEY_NAMES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
+# The LastEvaluatedKey of each list query (names and types: every key attribute is a string).
+CLAIM_KEY_SCHEMA: KeySchema = {"PK": str, "SK": str}
+STATUS_KEY_SCHEMA: KeySchema = {"PK": str, "SK": str, "GSI1PK": str, "GSI1SK": str}
 
 
 def list_claims(

@@ -26,7 +26,8 @@ from portal_common.claim_types import DRUG_CODE, ClaimTypes, Question, claim_typ
 from portal_common.identity import Caller
 from portal_common.ids import sortable_id
 from portal_common.members import Member, eligibility_on
-from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
+from portal_common.models import money_to_str
+from portal_common.patterns import DATE_PATTERN, MAX_CLAIM_TOTAL, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
 from portal_common.provider_records import StoredProvider, get_provider
@@ -145,6 +146,11 @@ def check_rules(
                 errors.append(FieldError(path, "PATIENT_NOT_COVERED", {"reason": verdict.reason or ""}))
         if treatment.tooth_number is not None and claim_type.category != "DENTAL":
             errors.append(FieldError(f"treatments[{index}].toothNumber", "NOT_ALLOWED"))
+
+    # Bounds (contract, Claims): each line is at most MAX_TREATMENT_AMOUNT (the model), the claim at
+    # most MAX_CLAIM_TOTAL; a larger expense goes to the insurer through its paper process.
+    if sum((t.amount for t in sub.treatments), Decimal("0")) > MAX_CLAIM_TOTAL:
+        errors.append(FieldError("treatments", "CLAIM_TOTAL_TOO_HIGH", {"maximum": money_to_str(MAX_CLAIM_TOTAL)}))
 
     # Provider: required by the type (never for drugs), known, and of a type that bills it.
     if claim_type.requires_provider:
