@@ -94,7 +94,9 @@ def _transaction(write: ClaimWrite, recent: RecentProviders | None) -> list[dict
         },
     ]
     for receipt_id in claim.receipt_ids:
-        attach = ReceiptRecord.attach_update(receipt_id, claim.member_key, claim.claim_id, claim.submitted_at)
+        attach = ReceiptRecord.attach_update(
+            receipt_id, claim.member_key, claim.claim_id, claim.submitted_at, claim.receipt_versions.get(receipt_id)
+        )
         items.append({"Update": {"TableName": table, **attach}})
     if claim.provider_id and recent is not None:
         updated = recent.used(claim.provider_id, claim.submitted_at)

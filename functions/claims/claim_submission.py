@@ -234,6 +234,9 @@ def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotenc
         answers=answers,
         treatments=[_treatment_record(t) for t in sub.treatments],
         receipt_ids=list(sub.receipt_ids),
+        receipt_versions={
+            rid: version for rid in sub.receipt_ids if (version := inputs.receipts[rid].checked_version_id) is not None
+        },
         status="SUBMITTED",
         status_history=[StatusEntry(status="SUBMITTED", at=submitted_at)],
         submitted_at=submitted_at,
