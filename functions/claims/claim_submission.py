@@ -30,7 +30,7 @@ from portal_common.models import money_to_str
 from portal_common.patterns import DATE_PATTERN, MAX_CLAIM_TOTAL, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
-from portal_common.provider_records import StoredProvider, get_provider
+from portal_common.provider_records import StoredProvider, get_provider_for
 from portal_common.receipt_records import UPLOADED, ReceiptRecord
 
 
@@ -195,7 +195,7 @@ def payload_hash(body: Any) -> str:
 
 
 def _load_inputs(sub: ClaimSubmission, member: Member, plan: Plan) -> RuleInputs:
-    provider = get_provider(sub.provider_id) if sub.provider_id else None
+    provider = get_provider_for(member.key, sub.provider_id) if sub.provider_id else None
     receipts = get_receipts(list(sub.receipt_ids))
     return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=clock.today())
 
