@@ -333,12 +333,16 @@ class Stack:
         for logical_id in ordered:
             self._create_queue(sqs, logical_id, queues[logical_id].get("Properties") or {})
         s3 = make("s3")
-        for logical_id in self.of_type("AWS::S3::Bucket"):
+        for logical_id, resource in self.of_type("AWS::S3::Bucket").items():
             bucket = self.name(logical_id)
             if self.region == "us-east-1":
                 s3.create_bucket(Bucket=bucket)
             else:
                 s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+            versioning = (resource.get("Properties") or {}).get("VersioningConfiguration") or {}
+            if versioning.get("Status") == "Enabled":
+                # Receipts are pinned to the object version their check saw (docs/claims.md).
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         events = make("events")
         for logical_id in self.of_type("AWS::Events::EventBus"):
             events.create_event_bus(Name=self.name(logical_id))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
+
+from portal_common.patterns import is_code
 
 CODE_DIGITS = 6
 CODE_TTL_SECONDS = 300
@@ -22,7 +23,6 @@ RESEND_MIN_INTERVAL_SECONDS = 30
 RESEND_ANSWER = "RESEND"
 """The answer the backend gives to the custom challenge to ask for a new code (never a valid code)."""
 
-_CODE_RE = re.compile(r"^\d{6}$")
 _METADATA_PREFIX = "OTP1"
 
 
@@ -44,7 +44,7 @@ def hash_code(code: str, salt: str) -> str:
 def code_matches(answer: object, salt: str, expected_hash: str) -> bool:
     """Constant-time check of an answer against a stored hash (malformed answers never match)."""
     text = answer if isinstance(answer, str) else ""
-    well_formed = bool(_CODE_RE.match(text))
+    well_formed = is_code(text)
     candidate = hash_code(text if well_formed else "------", salt)
     same = hmac.compare_digest(candidate, expected_hash)
     return well_formed and same
@@ -52,7 +52,7 @@ def code_matches(answer: object, salt: str, expected_hash: str) -> bool:
 
 def is_code_format(value: str) -> bool:
     """Six ASCII digits."""
-    return bool(_CODE_RE.match(value))
+    return is_code(value)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from portal_common.models import InputModel, IsoDate, OutputModel
+from portal_common.patterns import is_code
 
 PASSWORD_MIN_LENGTH = 10
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_CODE = re.compile(r"^\d{6}$")
 
 
 def _email(value: str) -> str:
@@ -39,7 +39,7 @@ def _password(value: str) -> str:
 
 
 def _code(value: str) -> str:
-    if not _CODE.match(value):
+    if not is_code(value):
         raise PydanticCustomError("INVALID_CODE", "the code is 6 digits")
     return value
 

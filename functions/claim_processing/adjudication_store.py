@@ -85,14 +85,19 @@ def claim_to_adjudicate(claim: ClaimRecord) -> ClaimToAdjudicate:
     )
 
 
-def receipt_statuses(pk: str, receipt_ids: list[str]) -> dict[str, str]:
-    """Status of each receipt of the claim; ``MISSING`` when the receipt is not there or belongs to
-    another member."""
-    if not receipt_ids:
+def receipt_statuses(claim: ClaimRecord) -> dict[str, str]:
+    """Status of each receipt of the claim: ``MISSING`` when the receipt is not there, belongs to
+    another member, or its checked object version is not the one the claim recorded (the processor
+    only ever relies on the exact bytes that passed the check)."""
+    if not claim.receipt_ids:
         return {}
-    receipts = [ReceiptRecord.from_item(i) for i in _batch_get_consistent([ReceiptRecord.key(r) for r in receipt_ids])]
-    found = {r.receipt_id: r.status for r in receipts if r.member_key == pk}
-    return {rid: found.get(rid, "MISSING") for rid in receipt_ids}
+    items = _batch_get_consistent([ReceiptRecord.key(r) for r in claim.receipt_ids])
+    found: dict[str, str] = {}
+    for receipt in (ReceiptRecord.from_item(i) for i in items):
+        recorded = claim.receipt_versions.get(receipt.receipt_id)
+        if receipt.member_key == claim.member_key and recorded == receipt.checked_version_id:
+            found[receipt.receipt_id] = receipt.status
+    return {rid: found.get(rid, "MISSING") for rid in claim.receipt_ids}
 
 
 def _batch_get_consistent(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

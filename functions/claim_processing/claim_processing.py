@@ -150,7 +150,7 @@ def _check_matches(claim: ClaimRecord, expected: ClaimSubmittedV1 | None) -> Non
 
 def _pending_reason(claim: ClaimRecord) -> str | None:
     """Why the claim cannot be adjudicated yet: a receipt rejected, or not uploaded."""
-    statuses = store.receipt_statuses(claim.member_key, claim.receipt_ids)
+    statuses = store.receipt_statuses(claim)
     if any(s == REJECTED for s in statuses.values()):
         return "RECEIPT_REJECTED"
     if any(s != UPLOADED for s in statuses.values()):

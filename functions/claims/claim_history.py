@@ -9,22 +9,24 @@ submitted (what the member chose then), so no provider look-up is needed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
-from claim_store import CLAIM_KEY_NAMES, STATUS_KEY_NAMES, get_claim, list_claims
+from claim_store import CLAIM_KEY_SCHEMA, STATUS_KEY_SCHEMA, get_claim, list_claims
 from claims_models import (
     Adjudication,
     AdjudicationLine,
     ClaimDetail,
     ClaimList,
     ClaimSummary,
+    DrugOut,
     PatientRef,
     ProviderRef,
     StatusChange,
     TreatmentOut,
 )
 
-from portal_common.claim_records import AdjudicationRecord, ClaimRecord
+from portal_common.claim_records import AdjudicationRecord, ClaimRecord, DrugRecord
 from portal_common.claim_types import claim_types
 from portal_common.members import Member
 from portal_common.models import money_to_str
@@ -56,7 +58,7 @@ def _summary_fields(claim: ClaimRecord, member: Member, lang: str) -> dict[str, 
 def page(member: Member, lang: str, *, status: str | None, limit: int, cursor: str | None) -> ClaimList:
     """``GET /v1/claims``: one page, newest first, with an opaque cursor scoped to member and filter."""
     scope = f"claims|{member.key}|{status or '*'}"
-    start = decode_cursor(cursor, scope, STATUS_KEY_NAMES if status else CLAIM_KEY_NAMES)
+    start = decode_cursor(cursor, scope, STATUS_KEY_SCHEMA if status else CLAIM_KEY_SCHEMA)
     claims, last = list_claims(member.key, status=status, limit=limit, start_key=start)
     return ClaimList(
         items=[ClaimSummary(**_summary_fields(c, member, lang)) for c in claims],
@@ -82,21 +84,31 @@ def detail(member: Member, claim_id: str, lang: str) -> ClaimDetail:
         )
         for t in claim.treatments
     ]
-    drug = None
-    if claim.drug is not None:
-        drug = claim.drug.to_map()
-        if claim.drug.quantity is not None:
-            drug["quantity"] = str(claim.drug.quantity)
     return ClaimDetail(
         **_summary_fields(claim, member, lang),
+        patient_id=claim.patient_id,
+        provider_id=claim.provider_id or None,
         category=claim.category,
         answers=claim.answers,
         treatments=treatments,
-        drug=drug or None,
+        drug=_drug(claim.drug) if claim.drug is not None else None,
         receipt_ids=list(claim.receipt_ids),
         additional_info=claim.additional_info or None,
         status_history=[StatusChange(status=h.status, at=h.at) for h in claim.status_history],
         adjudication=_adjudication(claim.adjudication, lang) if claim.adjudication is not None else None,
+    )
+
+
+def _drug(drug: DrugRecord) -> DrugOut:
+    fee = drug.dispensing_fee
+    return DrugOut(
+        din=drug.din,
+        drug_name=drug.drug_name,
+        pharmacy_name=drug.pharmacy_name,
+        prescription_number=drug.prescription_number,
+        quantity=str(drug.quantity) if drug.quantity is not None else None,
+        days_supply=drug.days_supply,
+        dispensing_fee=money_to_str(Decimal(fee)) if fee is not None else None,
     )
 
 

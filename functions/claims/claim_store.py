@@ -30,6 +30,7 @@ from portal_common.claim_records import ClaimRecord, StoredModel, status_index_p
 from portal_common.config import get_settings
 from portal_common.dynamo import cancellation_reasons, get_item, query, to_item
 from portal_common.models import money_to_str
+from portal_common.pagination import KeySchema
 from portal_common.problems import Conflict, FieldError, ValidationFailed
 from portal_common.provider_records import RecentProviders
 from portal_common.receipt_records import ReceiptRecord
@@ -93,7 +94,9 @@ def _transaction(write: ClaimWrite, recent: RecentProviders | None) -> list[dict
         },
     ]
     for receipt_id in claim.receipt_ids:
-        attach = ReceiptRecord.attach_update(receipt_id, claim.member_key, claim.claim_id, claim.submitted_at)
+        attach = ReceiptRecord.attach_update(
+            receipt_id, claim.member_key, claim.claim_id, claim.submitted_at, claim.receipt_versions.get(receipt_id)
+        )
         items.append({"Update": {"TableName": table, **attach}})
     if claim.provider_id and recent is not None:
         updated = recent.used(claim.provider_id, claim.submitted_at)
@@ -160,8 +163,9 @@ def write_claim(write: ClaimWrite) -> ClaimCreated:
 
 # ---------------------------------------------------------------- history
 
-CLAIM_KEY_NAMES = frozenset({"PK", "SK"})
-STATUS_KEY_NAMES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
+# The LastEvaluatedKey of each list query (names and types: every key attribute is a string).
+CLAIM_KEY_SCHEMA: KeySchema = {"PK": str, "SK": str}
+STATUS_KEY_SCHEMA: KeySchema = {"PK": str, "SK": str, "GSI1PK": str, "GSI1SK": str}
 
 
 def list_claims(

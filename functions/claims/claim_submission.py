@@ -26,10 +26,11 @@ from portal_common.identity import Caller
 from portal_common.ids import sortable_id
 from portal_common.member_profile import load_member
 from portal_common.members import Member, eligibility_on
-from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
+from portal_common.models import money_to_str
+from portal_common.patterns import DATE_PATTERN, MAX_CLAIM_TOTAL, MONEY_PATTERN
 from portal_common.plans import Plan
 from portal_common.problems import FieldError, ValidationFailed
-from portal_common.provider_records import StoredProvider, get_provider
+from portal_common.provider_records import StoredProvider, get_provider_for
 from portal_common.receipt_records import UPLOADED, ReceiptRecord
 
 
@@ -146,6 +147,11 @@ def check_rules(
         if treatment.tooth_number is not None and claim_type.category != "DENTAL":
             errors.append(FieldError(f"treatments[{index}].toothNumber", "NOT_ALLOWED"))
 
+    # Bounds (contract, Claims): each line is at most MAX_TREATMENT_AMOUNT (the model), the claim at
+    # most MAX_CLAIM_TOTAL; a larger expense goes to the insurer through its paper process.
+    if sum((t.amount for t in sub.treatments), Decimal("0")) > MAX_CLAIM_TOTAL:
+        errors.append(FieldError("treatments", "CLAIM_TOTAL_TOO_HIGH", {"maximum": money_to_str(MAX_CLAIM_TOTAL)}))
+
     # Provider: required by the type (never for drugs), known, and of a type that bills it.
     if claim_type.requires_provider:
         if sub.provider_id is None:
@@ -189,7 +195,7 @@ def payload_hash(body: Any) -> str:
 
 
 def _load_inputs(sub: ClaimSubmission, member: Member, plan: Plan) -> RuleInputs:
-    provider = get_provider(sub.provider_id) if sub.provider_id else None
+    provider = get_provider_for(member.key, sub.provider_id) if sub.provider_id else None
     receipts = get_receipts(list(sub.receipt_ids))
     return RuleInputs(member=member, plan=plan, provider=provider, receipts=receipts, today=clock.today())
 
@@ -228,6 +234,9 @@ def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotenc
         answers=answers,
         treatments=[_treatment_record(t) for t in sub.treatments],
         receipt_ids=list(sub.receipt_ids),
+        receipt_versions={
+            rid: version for rid in sub.receipt_ids if (version := inputs.receipts[rid].checked_version_id) is not None
+        },
         status="SUBMITTED",
         status_history=[StatusEntry(status="SUBMITTED", at=submitted_at)],
         submitted_at=submitted_at,

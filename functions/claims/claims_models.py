@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from portal_common.models import InputModel, IsoDate, Money, OutputModel, PositiveMoney
+from portal_common.models import InputModel, IsoDate, Money, OutputModel, TreatmentAmount
 from portal_common.patterns import DIN_PATTERN
 
 _PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
@@ -55,7 +55,7 @@ class Treatment(InputModel):
     """One treatment (service, item or prescription fill) of a claim."""
 
     date_of_service: IsoDate
-    amount: PositiveMoney
+    amount: TreatmentAmount
     description: ShortText | None = None
     quantity: Annotated[int, Field(strict=True, ge=1, le=999)] | None = None
     procedure_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,11}$")] | None = None
@@ -222,11 +222,27 @@ class TreatmentOut(OutputModel):
     tooth_number: str | None = None
 
 
+class DrugOut(OutputModel):
+    """The drug details as submitted (``quantity`` a decimal string, the fee a money string)."""
+
+    din: str | None = None
+    drug_name: str | None = None
+    pharmacy_name: str | None = None
+    prescription_number: str | None = None
+    quantity: str | None = None
+    days_supply: int | None = None
+    dispensing_fee: str | None = None
+
+
 class ClaimDetail(ClaimSummary):
+    """The claim as submitted (every field of the body but ``authorization``) and what followed."""
+
+    patient_id: str
+    provider_id: str | None = None
     category: str
     answers: dict[str, bool | str]
     treatments: list[TreatmentOut]
-    drug: dict[str, Any] | None = None
+    drug: DrugOut | None = None
     receipt_ids: list[str]
     additional_info: str | None = None
     status_history: list[StatusChange]

@@ -2,9 +2,10 @@
 
 A receipt is one item :class:`~portal_common.receipt_records.ReceiptRecord` (found by id with one
 ``GetItem``; ``memberKey`` says whose it is, so someone else's receipt is ``404``) and one S3 object
-``receipts/<receiptId>``. Statuses: ``PENDING_UPLOAD`` -> ``UPLOADED`` | ``REJECTED`` (set by
-:func:`check_uploaded_object` from the S3 event). A claim attaches an ``UPLOADED`` receipt in its
-transaction (``claimId`` set under a condition), so a receipt backs at most one claim.
+version of ``receipts/<receiptId>``. Statuses: ``PENDING_UPLOAD`` -> ``UPLOADED`` | ``REJECTED`` (set
+once, by :func:`check_uploaded_object` from the S3 event, with the ``VersionId`` it judged). A claim
+attaches an ``UPLOADED`` receipt in its transaction (``claimId`` set under a condition) and records
+its checked version, so a receipt backs at most one claim, with exactly the bytes that passed.
 """
 
 from __future__ import annotations
@@ -143,45 +144,75 @@ def judge(declared_type: str, declared_size: int, actual_size: int, head: bytes)
     return Verdict(UPLOADED)
 
 
+def _purge_versions(bucket: str, key: str, keep: str | None) -> int:
+    """Delete every version (and delete marker) of ``key`` but ``keep``, for good; how many went.
+
+    The bucket is versioned, so a plain ``DeleteObject`` would only hide the bytes behind a delete
+    marker: this names each version. Listing is bounded by the posts of one form (5 minutes).
+    """
+    s3 = client("s3")
+    doomed: list[dict[str, str]] = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            if entry.get("Key") == key and entry.get("VersionId") != keep:
+                doomed.append({"Key": key, "VersionId": str(entry["VersionId"])})
+    for start in range(0, len(doomed), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
+    return len(doomed)
+
+
+def _kept_version(receipt: ReceiptRecord) -> str | None:
+    # What survives once a verdict is given: the checked version of an accepted receipt, nothing of
+    # a rejected one.
+    return receipt.checked_version_id if receipt.status == UPLOADED else None
+
+
 def check_uploaded_object(bucket: str, key: str) -> str:
     """Check the object at ``key`` and record the verdict on its receipt; returns what happened.
 
-    Idempotent: S3 may deliver an event twice or out of order, so the *current* object is checked
-    and its ETag recorded; an ETag already judged is skipped, and a receipt already attached to a
-    claim is never changed.
+    **A verdict is final and names the exact bytes.** While the receipt is ``PENDING_UPLOAD``, the
+    current version of the object is judged (its first bytes read *at that version*) and the verdict
+    is recorded under the condition that the receipt is still pending, with the ``VersionId`` that
+    passed; then every other version of the key is deleted (all of them after a rejection). Once a
+    verdict is given, any later post of the same form (the presigned POST stays valid 5 minutes) is
+    deleted when its event arrives, and the receipt keeps its verdict and version: what a claim
+    refers to never changes. S3 delivers at least once and in any order: a repeated or late event
+    only finds versions to delete. Objects with no receipt are deleted, every version.
     """
     settings = get_settings()
     s3 = client("s3")
     receipt_id = key[len(KEY_PREFIX) :] if key.startswith(KEY_PREFIX) else ""
     if not RECEIPT_ID.match(receipt_id):
-        s3.delete_object(Bucket=bucket, Key=key)
+        _purge_versions(bucket, key, keep=None)
         return "deleted-unknown-key"
     receipt = _read(receipt_id)
     if receipt is None:
         # Nobody asked for this upload (or the receipt expired): nothing may keep it.
-        s3.delete_object(Bucket=bucket, Key=key)
+        _purge_versions(bucket, key, keep=None)
         return "deleted-orphan"
-    if receipt.claim_id:
-        return "skipped-attached"
+    if receipt.status != PENDING_UPLOAD:
+        removed = _purge_versions(bucket, key, keep=_kept_version(receipt))
+        return "discarded-after-verdict" if removed else "skipped-already-checked"
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return "skipped-missing"
         raise
+    version = head.get("VersionId")
+    pinned = {"VersionId": version} if version else {}
     etag = str(head.get("ETag", "")).strip('"')
-    if receipt.checked_etag == etag and receipt.status in (UPLOADED, REJECTED):
-        return "skipped-already-checked"
     size = int(head.get("ContentLength", 0))
     first = b""
     if 0 < size <= MAX_RECEIPT_BYTES:
-        first = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-31")["Body"].read()
+        first = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-31", **pinned)["Body"].read()
     verdict = judge(receipt.content_type, receipt.size_bytes, size, first)
     rejected = verdict.status == REJECTED
     update = ReceiptRecord.verdict_update(
         receipt_id,
         status=verdict.status,
         etag=etag,
+        version_id=version,
         at=clock.now_iso(),
         size=size,
         reason=verdict.reason,
@@ -190,9 +221,11 @@ def check_uploaded_object(bucket: str, key: str) -> str:
     try:
         client("dynamodb").update_item(TableName=settings.claims_table, **update)
     except Exception as error:
-        if is_conditional_failure(error):
-            return "skipped-attached"
-        raise
-    if rejected:
-        s3.delete_object(Bucket=bucket, Key=key)
+        if not is_conditional_failure(error):
+            raise
+        # Another delivery gave the verdict first: keep what it kept.
+        settled = _read(receipt_id)
+        _purge_versions(bucket, key, keep=_kept_version(settled) if settled else None)
+        return "skipped-already-checked"
+    _purge_versions(bucket, key, keep=None if rejected else version)
     return f"{verdict.status.lower()}:{verdict.reason or 'OK'}"

@@ -17,7 +17,7 @@ from portal_common.drug_coverage import MARKETED
 from portal_common.pagination import decode_cursor, encode_cursor
 from portal_common.problems import NotFound, invalid_field
 
-_CURSOR_KEYS = frozenset({"page", "offset"})
+_CURSOR_KEYS = {"page": int, "offset": int}
 
 
 def search(q: str, limit: int, cursor: str | None, lang: str) -> DrugPage:

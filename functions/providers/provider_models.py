@@ -61,6 +61,9 @@ class ProviderOut(OutputModel):
     source: ProviderSource
     registration_number: str | None = None
     last_used_at: str | None = None
+    # Member-added providers only: PENDING (usable by the member who added it, in no search) until
+    # the insurer verifies it.
+    verification: Literal["PENDING", "VERIFIED"] | None = None
 
 
 class ProviderList(OutputModel):

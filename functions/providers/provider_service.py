@@ -6,7 +6,15 @@ Results are :class:`provider_models.ProviderOut` in the caller's language.
 
 from __future__ import annotations
 
-from provider_directory import add_provider, build_provider, recent_providers, search_by_name, search_by_phone
+from provider_directory import (
+    MAX_ADDITIONS_PER_YEAR,
+    AdditionLimitReached,
+    add_provider,
+    build_provider,
+    recent_providers,
+    search_by_name,
+    search_by_phone,
+)
 from provider_models import AddressOut, ProviderIn, ProviderList, ProviderOut
 from provider_rules import (
     MIN_PREFIX,
@@ -19,7 +27,7 @@ from provider_rules import (
 from portal_common import clock
 from portal_common.claim_types import claim_types
 from portal_common.ids import sortable_id
-from portal_common.problems import FieldError, ValidationFailed, invalid_field
+from portal_common.problems import Conflict, FieldError, ValidationFailed, invalid_field
 from portal_common.provider_records import StoredProvider
 
 
@@ -38,6 +46,7 @@ def provider_out(provider: StoredProvider, lang: str, last_used_at: str | None =
         source=provider.source,
         registration_number=provider.registration_number,
         last_used_at=last_used_at or None,
+        verification=provider.verification,
     )
 
 
@@ -136,10 +145,13 @@ def _checked_phone_and_postal_code(body: ProviderIn) -> tuple[str, str]:
     return phone, postal
 
 
-def add_member_provider(body: ProviderIn, lang: str) -> tuple[ProviderOut, bool]:
+def add_member_provider(member_key: str, body: ProviderIn, lang: str) -> tuple[ProviderOut, bool]:
     """Add a ``MEMBER_ADDED`` provider, or find the identical one: ``(provider, created)``.
 
-    Validates the Canadian address and NANP phone; the same phone, type and name is never added twice.
+    Validates the Canadian address and NANP phone; the same phone, type and name is never added
+    twice (in the directory, or among the member's own additions). The new provider is usable at
+    once by this member only, and in the shared directory once the insurer verifies it; at most
+    ``MAX_ADDITIONS_PER_YEAR`` additions a calendar year (``409 PROVIDER_ADDITION_LIMIT``).
     """
     phone, postal = _checked_phone_and_postal_code(body)
     provider = build_provider(
@@ -159,6 +171,10 @@ def add_member_provider(body: ProviderIn, lang: str) -> tuple[ProviderOut, bool]
         business_name=body.business_name,
         registration_number=body.registration_number,
         created_at=clock.now_iso("seconds"),
+        added_by=member_key,
     )
-    stored, created = add_provider(provider)
+    try:
+        stored, created = add_provider(provider, clock.today().year)
+    except AdditionLimitReached:
+        raise Conflict("PROVIDER_ADDITION_LIMIT", maximum=MAX_ADDITIONS_PER_YEAR) from None
     return provider_out(stored, lang), created

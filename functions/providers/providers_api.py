@@ -64,9 +64,12 @@ def search(
     responses={**answer(ProviderOut, 201, "Created"), **answer(ProviderOut, 200, "Already in the directory")},
 )
 def post_provider(body: ProviderIn) -> Response[str]:
-    """Validates the Canadian address and NANP phone; the same phone, type and name is never added twice."""
-    caller_from_event(app.current_event.raw_event)
-    provider, created = add_member_provider(body, request_language(app))
+    """Validates the Canadian address and NANP phone; the same phone, type and name is never added twice.
+
+    A new provider is usable at once by this member only (``verification: PENDING``) and is found by
+    other members once the insurer has verified it; at most 25 additions a calendar year (409)."""
+    caller = caller_from_event(app.current_event.raw_event)
+    provider, created = add_member_provider(caller.member_key, body, request_language(app))
     return respond(provider, 201 if created else 200)
 
 

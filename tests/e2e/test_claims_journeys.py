@@ -32,21 +32,35 @@ class Member:
 
     def upload_receipt(self, content: bytes = PDF) -> str:
         """Ask for a presigned POST, send the multipart form to S3, wait for the check."""
+        return self.upload_receipt_keeping_the_form(content)[0]
+
+    def upload_receipt_keeping_the_form(self, content: bytes = PDF) -> tuple[str, dict[str, Any]]:
+        """:meth:`upload_receipt`, and the presigned form (to post it again, as an attacker would)."""
         created = self.post("/v1/receipts", {"fileName": "recu.pdf", "contentType": "application/pdf",
                                              "sizeBytes": len(content)})  # fmt: skip
         assert created.status_code == 201, created.text
         upload = created.json()["upload"]
-        sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("recu.pdf", content)}, timeout=30)
-        assert sent.status_code in (200, 201, 204), sent.text
+        post_form(upload, content)
         receipt_id: str = created.json()["receiptId"]
+        self.wait_until_checked(receipt_id)
+        return receipt_id, upload
+
+    def wait_until_checked(self, receipt_id: str) -> None:
+        """Wait for the S3-triggered check of the receipt's upload (it must pass)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             status = self.get(f"/v1/receipts/{receipt_id}").json()["status"]
             if status != "PENDING_UPLOAD":
                 assert status == "UPLOADED"
-                return receipt_id
+                return
             time.sleep(0.2)
         raise TimeoutError("receipt never checked")
+
+
+def post_form(upload: dict[str, Any], content: bytes) -> None:
+    """Post a presigned S3 form with ``content`` as the file, as a browser would."""
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("recu.pdf", content)}, timeout=30)
+    assert sent.status_code in (200, 201, 204), sent.text
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +161,53 @@ def test_drug_claim_journey(ready: LocalStackProcess, patient_name: str) -> None
     assert detail["drug"]["din"] == "02242903"
     assert "provider" not in detail
     ready.wait_until_idle()
+
+
+def test_posting_the_receipt_form_again_after_the_claim_changes_nothing(ready: LocalStackProcess) -> None:
+    """As an attacker holding a member's token would: upload a checked PDF, submit the claim, then post
+    the same presigned form again with an executable's bytes (same size, so the form's policy holds).
+    The receipt stays UPLOADED on the claim, and S3 holds only the checked PDF."""
+    import boto3
+
+    from tests.e2e.moto_id_tokens import stack_state
+
+    member = Member(ready, "G1001", "100001")
+    receipt_id, form = member.upload_receipt_keeping_the_form(PDF)
+    me = member.get("/v1/me").json()
+    marie = next(p for p in me["persons"] if p["firstName"] == "Marie")
+    found = member.get("/v1/providers", params={"phone": "(514) 555-0199", "claimType": "PHYSIOTHERAPY"}).json()
+    claim_type = member.get("/v1/claim-types", params={"q": "physio"}).json()["items"][0]
+    body = {
+        "claimType": "PHYSIOTHERAPY",
+        "patientId": marie["personId"],
+        "providerId": found["items"][0]["providerId"],
+        "answers": {q["id"]: False for q in claim_type["questions"] if q["required"] and q["type"] == "boolean"},
+        "treatments": [{"dateOfService": _today_minus(3), "amount": "85.00"}],
+        "receiptIds": [receipt_id],
+        "authorization": {"accepted": True},
+    }
+    created = member.post("/v1/claims", body, headers={"Idempotency-Key": f"e2e-{uuid.uuid4()}"})
+    assert created.status_code == 201, created.text
+    claim_id = created.json()["claimId"]
+
+    executable = (b"MZ\x90\x00\x03" + b"\x00" * len(PDF))[: len(PDF)]
+    post_form(form, executable)
+    ready.wait_until_idle()
+
+    receipt = member.get(f"/v1/receipts/{receipt_id}").json()
+    assert (receipt["status"], receipt["claimId"]) == ("UPLOADED", claim_id)
+    detail = member.get(f"/v1/claims/{claim_id}").json()
+    assert detail["receiptIds"] == [receipt_id]
+    state = stack_state(ready.workdir)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=state["urls"]["moto"],
+        region_name=state["environment"].get("AWS_REGION", "ca-central-1"),
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    bucket, key = state["environment"]["DOCUMENTS_BUCKET"], f"receipts/{receipt_id}"
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    assert len(versions.get("Versions", [])) == 1
+    assert not versions.get("DeleteMarkers")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == PDF

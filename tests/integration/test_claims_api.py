@@ -256,6 +256,14 @@ def test_submit_then_history_and_detail(world: Any) -> None:
     assert detail["statusHistory"][0]["status"] == "SUBMITTED"
     assert detail["treatments"][0]["amount"] == "85.00"
     assert detail["answers"] == {"accident": False, "otherCoverage": False}
+    # The claim as submitted: every field of the body but the authorization (contract, Claims).
+    body = physio_claim(marie)
+    assert detail["claimType"] == body["claimType"] == "PHYSIOTHERAPY"
+    assert detail["patientId"] == marie
+    assert detail["providerId"] == body["providerId"]
+    assert detail["treatments"] == body["treatments"]
+    assert detail["receiptIds"] == body["receiptIds"]
+    assert "authorization" not in detail
 
 
 def test_claim_item_keeps_the_documented_attributes(world: Any) -> None:
@@ -310,6 +318,12 @@ def _errors(body: dict[str, Any]) -> dict[str, str]:
         ({"treatments": [{"dateOfService": days_ago(1), "amount": "0.00"}]}, "treatments[0].amount", "AMOUNT_NOT_POSITIVE"),  # noqa: E501
         ({"treatments": [{"dateOfService": days_ago(1), "amount": "-5.00"}]}, "treatments[0].amount", "INVALID_AMOUNT"),
         ({"treatments": [{"dateOfService": days_ago(1), "amount": 85.5}]}, "treatments[0].amount", "INVALID_AMOUNT"),
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "٨٥.٠٠"}]}, "treatments[0].amount", "INVALID_AMOUNT"),
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "８５.００"}]}, "treatments[0].amount", "INVALID_AMOUNT"),  # noqa: E501
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "25000.01"}]}, "treatments[0].amount", "AMOUNT_TOO_HIGH"),  # noqa: E501
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "9999999.99"}]}, "treatments[0].amount", "AMOUNT_TOO_HIGH"),  # noqa: E501
+        ({"treatments": [{"dateOfService": days_ago(1), "amount": "10000.00"}] * 6}, "treatments", "CLAIM_TOTAL_TOO_HIGH"),  # noqa: E501
+        ({"treatments": [{"dateOfService": "٢٠٢٦-٠١-٠١", "amount": "10.00"}]}, "treatments[0].dateOfService", "INVALID_DATE"),  # noqa: E501
         ({"treatments": [{"dateOfService": days_ago(-2), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_IN_FUTURE"),  # noqa: E501
         ({"treatments": [{"dateOfService": days_ago(400), "amount": "10.00"}]}, "treatments[0].dateOfService", "DATE_TOO_OLD"),  # noqa: E501
         ({"treatments": [{"dateOfService": "2026-02-30", "amount": "10.00"}]}, "treatments[0].dateOfService", "INVALID_DATE"),  # noqa: E501
@@ -407,7 +421,13 @@ def test_drug_claim_needs_an_uploaded_receipt_and_no_provider(world: Any) -> Non
     status, created, _ = submit({**body, "receiptIds": [receipt_id]}, member=OLIVIA)
     assert status == 201, created
     _, detail, _ = claims_call("GET", f"/claims/{created['claimId']}", member=OLIVIA)
-    assert detail["drug"]["din"] == "02242903"
+    assert detail["drug"] == {
+        "din": "02242903",
+        "drugName": "Atorvastatin",
+        "pharmacyName": "Pharmacie X",
+        "daysSupply": 30,
+    }
+    assert "providerId" not in detail
     assert detail["receiptIds"] == [receipt_id]
     assert "provider" not in detail
     # The receipt now backs that claim and cannot back another one.
@@ -548,6 +568,24 @@ def test_history_pages_filters_and_isolation(world: Any) -> None:
     assert status == 404
     assert problem["code"] == "CLAIM_NOT_FOUND"
     assert claims_call("GET", "/claims/../../etc")[0] == 404
+
+
+def test_a_cursor_signed_with_the_stacks_secret_but_integer_keys_is_a_400(world: Any) -> None:
+    """As an attacker who got hold of the signing secret would: the MAC checks, but integer key
+    values (which DynamoDB refuses with a ValidationException, a 500) are refused before the query."""
+    from portal_common.pagination import encode_cursor
+
+    marie = person_id(MARIE, "Marie")
+    submit(physio_claim(marie))
+    for key, scope, query in (
+        ({"PK": 1, "SK": 2}, "claims|MEMBER#G1001#100001|*", {}),
+        ({"PK": "MEMBER#G1001#100001", "SK": 7}, "claims|MEMBER#G1001#100001|*", {}),
+        ({"PK": 1, "SK": 2, "GSI1PK": 3, "GSI1SK": 4}, "claims|MEMBER#G1001#100001|SUBMITTED", {"status": "SUBMITTED"}),
+    ):
+        forged = encode_cursor(key, scope=scope)
+        status, problem, _ = claims_call("GET", "/claims", query={**query, "cursor": forged or ""})
+        assert status == 400, (key, problem)
+        assert _errors(problem) == {"cursor": "INVALID_CURSOR"}
 
 
 def test_detail_shows_the_adjudication_once_processed(world: Any) -> None:

@@ -82,18 +82,20 @@ NEW = {
 }
 
 
+PHYSIO_NEW = {**NEW, "providerType": "PHYSIOTHERAPIST"}
+
+
 def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
     status, created, _ = providers_call("POST", "/providers", body=NEW)
     assert status == 201, created
     assert created["source"] == "MEMBER_ADDED"
+    assert created["verification"] == "PENDING"
     assert created["phone"] == "+18195550299"
     assert created["address"]["postalCode"] == "J1H 4A1"
     same = {**NEW, "phone": "819.555.0299", "lastName": "BERUBE"}
-    status, again, _ = providers_call("POST", "/providers", member=SOPHIE, body=same)
+    status, again, _ = providers_call("POST", "/providers", body=same)
     assert status == 200
     assert again["providerId"] == created["providerId"]
-    _, found, _ = providers_call("GET", "/providers", query={"phone": "8195550299"})
-    assert [p["providerId"] for p in found["items"]] == [created["providerId"]]
     # The directory's own providers are unique too.
     status, existing, _ = providers_call(
         "POST",
@@ -108,7 +110,102 @@ def test_add_provider_then_same_one_is_not_duplicated(directory: Any) -> None:
     assert existing["providerId"] == "PDEMO0000000000000000000001"
 
 
+def _verify(provider_id: str) -> int:
+    from tools.verify_providers import main
+
+    return main(["--aws", "verify", provider_id])
+
+
+def test_a_member_added_provider_is_the_members_alone_until_verified(
+    directory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As another member holding a token would try: find Marie's new provider by phone or name,
+    re-add it to get its id, claim with it. All see nothing until the insurer verifies it."""
+    from tests.claims_support import MARIE, claims_call, person_id, physio_claim, submit
+
+    status, added, _ = providers_call(
+        "POST", "/providers", member=MARIE, body={**NEW, "providerType": "PHYSIOTHERAPIST"}
+    )
+    assert status == 201
+    pid = added["providerId"]
+    for query in ({"phone": "8195550299"}, {"lastName": "berube"}, {"name": "anne berube"}, {"firstName": "anne"}):
+        for member in (MARIE, SOPHIE):
+            _, found, _ = providers_call("GET", "/providers", member=member, query=query)
+            assert pid not in [p["providerId"] for p in found["items"]], (query, member)
+    # Sophie adding the same provider gets her own pending addition, never Marie's.
+    status, hers, _ = providers_call(
+        "POST", "/providers", member=SOPHIE, body={**NEW, "providerType": "PHYSIOTHERAPIST"}
+    )
+    assert status == 201
+    assert hers["providerId"] != pid
+    # Marie claims with it at once, and it is among her recent providers.
+    status, created, _ = submit(physio_claim(person_id(MARIE, "Marie"), providerId=pid))
+    assert status == 201, created
+    _, recent, _ = providers_call("GET", "/providers/recent", member=MARIE, query={"claimType": "PHYSIOTHERAPY"})
+    assert [p["providerId"] for p in recent["items"]] == [pid]
+    # Sophie naming it is refused exactly as an id that does not exist.
+    sophie = person_id(SOPHIE, "Sophie")
+    refused = submit(physio_claim(sophie, providerId=pid), member=SOPHIE)
+    unknown = submit(physio_claim(sophie, providerId="P01JZZZZZZZZZZZZZZZZZZZZZZZ"), member=SOPHIE)
+    assert refused[0] == unknown[0] == 400
+    assert refused[1]["errors"] == unknown[1]["errors"]
+    assert refused[1]["errors"] == [{"field": "providerId", "code": "UNKNOWN_PROVIDER", "message": ANY_MESSAGE}]
+
+    # The insurer verifies it (the operator's tool): from now on everyone finds and uses it.
+    from tools.verify_providers import main
+
+    assert main(["--aws", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert pid in listed
+    assert hers["providerId"] in listed
+    assert _verify(pid) == 0
+    assert _verify(pid) == 1  # not pending any more
+    assert _verify(hers["providerId"]) == 1  # the same provider is now in the directory
+    _, found, _ = providers_call("GET", "/providers", member=SOPHIE, query={"phone": "(819) 555-0299"})
+    assert [(p["providerId"], p["verification"]) for p in found["items"]] == [(pid, "VERIFIED")]
+    _, found, _ = providers_call("GET", "/providers", member=SOPHIE, query={"lastName": "Bérubé"})
+    assert pid in [p["providerId"] for p in found["items"]]
+    status, created, _ = submit(physio_claim(sophie, providerId=pid), member=SOPHIE)
+    assert status == 201, created
+    assert claims_call("GET", f"/claims/{created['claimId']}", member=SOPHIE)[1]["providerId"] == pid
+    # Adding it again now gives the shared one.
+    status, again, _ = providers_call(
+        "POST", "/providers", member=SOPHIE, body={**NEW, "providerType": "PHYSIOTHERAPIST"}
+    )
+    assert (status, again["providerId"]) == (200, pid)
+
+
+class _AnyMessage:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+
+ANY_MESSAGE = _AnyMessage()
+
+
+def test_a_member_adds_at_most_25_providers_a_year(seeded: Any) -> None:
+    from provider_directory import MAX_ADDITIONS_PER_YEAR
+
+    assert MAX_ADDITIONS_PER_YEAR == 25
+    for n in range(MAX_ADDITIONS_PER_YEAR):
+        body = {**NEW, "phone": f"(819) 555-{n:04d}"}
+        status, _, _ = providers_call("POST", "/providers", body=body)
+        assert status == 201, n
+    status, problem, _ = providers_call("POST", "/providers", body={**NEW, "phone": "(819) 555-0999"})
+    assert status == 409
+    assert problem["code"] == "PROVIDER_ADDITION_LIMIT"
+    assert "25" in problem["detail"]
+    status, problem, _ = providers_call(
+        "POST", "/providers", body={**NEW, "phone": "(819) 555-0999"}, headers={"Accept-Language": "en-CA"}
+    )
+    assert (status, problem["title"]) == (409, "Addition limit reached")
+    # What the member already added is still answered (200), and another member is not limited.
+    assert providers_call("POST", "/providers", body={**NEW, "phone": "(819) 555-0000"})[0] == 200
+    assert providers_call("POST", "/providers", member=SOPHIE, body={**NEW, "phone": "(819) 555-0999"})[0] == 201
+
+
 def test_concurrent_adds_make_one_provider(seeded: Any) -> None:
+    """The same member adding the same provider five times at once (a double-tapped button) makes one."""
     results: list[tuple[int, str]] = []
     barrier = threading.Barrier(5)
 

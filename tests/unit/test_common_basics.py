@@ -106,19 +106,19 @@ def test_cursor_round_trip_and_scope_binding() -> None:
     key = {"PK": "MEMBER#G1#1", "SK": "CLAIM#2026"}
     cursor = encode_cursor(key, scope="MEMBER#G1#1")
     assert cursor
-    assert decode_cursor(cursor, "MEMBER#G1#1", {"PK", "SK"}) == key
+    assert decode_cursor(cursor, "MEMBER#G1#1", {"PK": str, "SK": str}) == key
     with pytest.raises(ValidationFailed):
-        decode_cursor(cursor, "MEMBER#G1#2", {"PK", "SK"})
+        decode_cursor(cursor, "MEMBER#G1#2", {"PK": str, "SK": str})
     with pytest.raises(ValidationFailed):
-        decode_cursor(cursor, "MEMBER#G1#1", {"PK", "SK", "GSI1PK"})
+        decode_cursor(cursor, "MEMBER#G1#1", {"PK": str, "SK": str, "GSI1PK": str})
     assert encode_cursor(None, "x") is None
-    assert decode_cursor(None, "x", {"PK"}) is None
+    assert decode_cursor(None, "x", {"PK": str}) is None
 
 
 @given(st.text(max_size=300))
 def test_garbage_cursor_is_a_400_never_a_crash(cursor: str) -> None:
     try:
-        decode_cursor(cursor, "scope", {"PK", "SK"})
+        decode_cursor(cursor, "scope", {"PK": str, "SK": str})
     except ValidationFailed as error:
         assert error.errors[0].code == "INVALID_CURSOR"  # noqa: PT017 - hypothesis, not pytest.raises
 
@@ -192,8 +192,52 @@ def test_a_cursor_signed_with_another_key_is_refused(monkeypatch: pytest.MonkeyP
         monkeypatch.setenv("CURSOR_SECRET", "this-stack-generated-secret-0123456789")
         reload_settings()
         with pytest.raises(ValidationFailed):
-            decode_cursor(forged, "MEMBER#G1#1", {"PK", "SK"})
-        assert decode_cursor(encode_cursor(key, scope="MEMBER#G1#1"), "MEMBER#G1#1", {"PK", "SK"}) == key
+            decode_cursor(forged, "MEMBER#G1#1", {"PK": str, "SK": str})
+        assert decode_cursor(encode_cursor(key, scope="MEMBER#G1#1"), "MEMBER#G1#1", {"PK": str, "SK": str}) == key
     finally:
         monkeypatch.undo()
         reload_settings()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"PK": 1, "SK": 2},  # what DynamoDB refuses with a 500 (the table's keys are strings)
+        {"PK": "MEMBER#G1#1", "SK": 20260101},
+        {"PK": True, "SK": "CLAIM#2026"},
+        {"PK": "MEMBER#G1#1"},
+    ],
+)
+def test_a_correctly_signed_cursor_with_the_wrong_key_types_is_refused(key: dict[str, object]) -> None:
+    """As an attacker holding the secret would (or a bug signing the wrong key): the MAC checks, but
+    the key does not have the scope's key schema, so the cursor is a 400, never sent to DynamoDB."""
+    forged = encode_cursor(key, scope="MEMBER#G1#1")
+    with pytest.raises(ValidationFailed) as refused:
+        decode_cursor(forged, "MEMBER#G1#1", {"PK": str, "SK": str})
+    assert refused.value.errors[0].code == "INVALID_CURSOR"
+    # Integer keys are right where the schema says so (the drug search pages by numbers).
+    numbers = encode_cursor({"page": 1, "offset": 2}, scope="drugs")
+    assert decode_cursor(numbers, "drugs", {"page": int, "offset": int}) == {"page": 1, "offset": 2}
+    with pytest.raises(ValidationFailed):
+        decode_cursor(numbers, "drugs", {"page": str, "offset": str})
+
+
+@pytest.mark.parametrize("amount", ["٨٥.٠٠", "８５.００", "８５", "1 000.00", "85,00"])
+def test_money_takes_ascii_digits_only(amount: str) -> None:
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"amount": amount, "dateOfService": "2026-01-01"})
+
+
+@pytest.mark.parametrize("text", ["٠٢٢٣٨٣٥٥", "０２２３８３５５", "02238355\n"])
+def test_dins_and_codes_take_ascii_digits_only(text: str) -> None:
+    from portal_common.patterns import is_code, is_din
+
+    assert not is_din(text)
+    assert not is_code(text[2:])
+    assert is_din("02238355")
+    assert is_code("012345")
+
+
+def test_a_date_takes_ascii_digits_only() -> None:
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"amount": "1.00", "dateOfService": "٢٠٢٦-٠١-٠١"})

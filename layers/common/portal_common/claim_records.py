@@ -120,6 +120,9 @@ class ClaimRecord(StoredModel):
     answers: dict[str, Any] = Field(default_factory=dict)
     treatments: list[TreatmentRecord]
     receipt_ids: list[str] = Field(default_factory=list)
+    # receiptId -> the S3 VersionId of receipts/<receiptId> that passed the check (the exact bytes
+    # this claim refers to; the processor and the insurer read that version, never the latest).
+    receipt_versions: dict[str, str] = Field(default_factory=dict)
     status: str
     status_history: list[StatusEntry] = Field(default_factory=list)
     submitted_at: str

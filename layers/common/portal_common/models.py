@@ -18,12 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
-from portal_common.patterns import DATE_PATTERN, MONEY_PATTERN
+from portal_common.patterns import DATE_PATTERN, MAX_TREATMENT_AMOUNT, MONEY_PATTERN, MONEY_PATTERN_TEXT
 
 CENT = Decimal("0.01")
 
@@ -114,14 +115,38 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
+def _within_line_maximum(value: Decimal) -> Decimal:
+    if value > MAX_TREATMENT_AMOUNT:
+        raise PydanticCustomError(
+            "AMOUNT_TOO_HIGH", "amount above the maximum", {"maximum": money_to_str(MAX_TREATMENT_AMOUNT)}
+        )
+    return value
+
+
+_MONEY_SCHEMA = {"type": "string", "pattern": MONEY_PATTERN_TEXT, "examples": ["85.00"]}
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_parse_money),
     PlainSerializer(money_to_str, return_type=str, when_used="json"),
+    WithJsonSchema(_MONEY_SCHEMA, mode="validation"),
 ]
-"""Money as the contract writes it: ``"85.00"`` in and out, ``Decimal`` inside."""
+"""Money as the contract writes it: ``"85.00"`` in and out (ASCII digits), ``Decimal`` inside."""
 
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+
+TreatmentAmount = Annotated[
+    PositiveMoney,
+    AfterValidator(_within_line_maximum),
+    WithJsonSchema(
+        {
+            **_MONEY_SCHEMA,
+            "description": f"Greater than 0.00 and at most {money_to_str(MAX_TREATMENT_AMOUNT)} (one treatment line).",
+        },
+        mode="validation",
+    ),
+]
+"""The amount of one treatment line: more than zero, at most ``MAX_TREATMENT_AMOUNT``."""
 
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 """A strict ``YYYY-MM-DD`` date."""

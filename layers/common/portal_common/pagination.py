@@ -4,7 +4,11 @@ A cursor is DynamoDB's ``LastEvaluatedKey`` wrapped with the query's *scope* (fo
 caller's partition key and the filter in use) and a checksum, then base64url-encoded. Decoding
 refuses anything that was not produced for the same scope and key schema: a garbage, truncated,
 edited or replayed-elsewhere cursor is ``400 VALIDATION_FAILED`` (code ``INVALID_CURSOR``), never
-a ``500``, and never reads outside the caller's own partition.
+a ``500``, and never reads outside the caller's own partition. The decoded key must also have the
+scope's key schema, name by name and type by type (``{"PK": str, "SK": str}``): a cursor whose MAC
+checks but whose key DynamoDB would refuse (a number where the table has a string) is a ``400`` too.
+The MAC key is the stack's ``CursorSecret`` (Secrets Manager, generated at deploy, resolved into
+``CURSOR_SECRET`` and read once per cold start by ``get_settings()``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from portal_common.config import get_settings
@@ -42,7 +47,18 @@ def encode_cursor(last_key: dict[str, Any] | None, scope: str) -> str | None:
     return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, scope: str, key_names: set[str] | frozenset[str]) -> dict[str, Any] | None:
+KeySchema = Mapping[str, type[str] | type[int]]
+"""The names of a query's ``LastEvaluatedKey`` and the type of each (``str`` or ``int``)."""
+
+
+def _has_schema(key: dict[str, Any], key_schema: KeySchema) -> bool:
+    if set(key) != set(key_schema):
+        return False
+    # bool is an int in Python, never a key type.
+    return all(type(value) is key_schema[name] for name, value in key.items())
+
+
+def decode_cursor(cursor: str | None, scope: str, key_schema: KeySchema) -> dict[str, Any] | None:
     """The ``ExclusiveStartKey`` (plain values) for ``cursor``; ``None`` when there is no cursor."""
     if cursor is None or cursor == "":
         return None
@@ -58,10 +74,9 @@ def decode_cursor(cursor: str | None, scope: str, key_names: set[str] | frozense
     key, mac = body["k"], body["m"]
     if (
         not isinstance(key, dict)
-        or set(key) != set(key_names)
-        or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in key.values())
         or not isinstance(mac, str)
         or not hmac.compare_digest(mac, _mac(scope, key))
+        or not _has_schema(key, key_schema)
     ):
         raise invalid_field("cursor", "INVALID_CURSOR")
     return key

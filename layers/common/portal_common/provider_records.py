@@ -19,6 +19,8 @@ from portal_common.dynamo import get_item
 MAX_RECENT = 10
 
 ProviderSource = Literal["DIRECTORY", "MEMBER_ADDED"]
+PENDING_VERIFICATION = "PENDING"
+VERIFIED = "VERIFIED"
 
 
 class RecentProvider(NamedTuple):
@@ -98,6 +100,17 @@ class StoredProvider:
     business_name: str | None = None
     registration_number: str | None = None
     created_at: str | None = None
+    # Member-added providers: who added it (member key) and whether the insurer verified it.
+    # ``PENDING``: usable only by that member (their claims, their recent providers), in no search;
+    # ``VERIFIED``: in the shared directory like any other. Directory providers carry neither.
+    added_by: str | None = None
+    verification: str | None = None
+    verified_at: str | None = None
+
+    def visible_to(self, member_key: str) -> bool:
+        """Whether ``member_key`` may see and use this provider: an unverified member-added provider
+        exists for the member who added it only (anyone else gets "unknown provider")."""
+        return self.verification != PENDING_VERIFICATION or self.added_by == member_key
 
     def to_item(self) -> dict[str, Any]:
         """The stored attributes (absent optional ones left out)."""
@@ -116,6 +129,9 @@ class StoredProvider:
             ("businessName", self.business_name),
             ("registrationNumber", self.registration_number),
             ("createdAt", self.created_at),
+            ("addedBy", self.added_by),
+            ("verification", self.verification),
+            ("verifiedAt", self.verified_at),
         ):
             if value:
                 item[name] = value
@@ -137,6 +153,9 @@ class StoredProvider:
             business_name=item.get("businessName"),
             registration_number=item.get("registrationNumber"),
             created_at=item.get("createdAt"),
+            added_by=item.get("addedBy"),
+            verification=item.get("verification"),
+            verified_at=item.get("verifiedAt"),
         )
 
 
@@ -144,3 +163,10 @@ def get_provider(provider_id: str, *, consistent: bool = False) -> StoredProvide
     """A provider by id (one ``GetItem``), ``None`` when unknown."""
     item = get_item(get_settings().providers_table, provider_key(provider_id), consistent=consistent)
     return StoredProvider.from_item(item) if item else None
+
+
+def get_provider_for(member_key: str, provider_id: str) -> StoredProvider | None:
+    """A provider as ``member_key`` may use it: ``None`` when unknown or when it is another
+    member's provider that the insurer has not verified yet (as if it did not exist)."""
+    provider = get_provider(provider_id)
+    return provider if provider is not None and provider.visible_to(member_key) else None

@@ -1,7 +1,9 @@
 """The stored receipt, shared by intake (which writes and checks it) and processing (which reads it).
 
 ``PK=RECEIPT#<receiptId>``, ``SK=RECEIPT`` in the claims table; its file is the S3 object
-``receipts/<receiptId>``. :class:`ReceiptRecord` owns the item's layout (``to_item`` /
+``receipts/<receiptId>`` **at the version the check saw** (``checkedVersionId``; the bucket is
+versioned): a verdict is final, so posting the upload form again never changes what the receipt, or
+a claim naming it, refers to. :class:`ReceiptRecord` owns the item's layout (``to_item`` /
 ``from_item``) and builds the two conditional updates that change it, so no other module reads or
 writes a receipt by attribute name. Standard library only: the S3-triggered receipt check loads no
 model library (see ``docs/claims.md``).
@@ -38,6 +40,7 @@ class ReceiptRecord:
     claim_id: str | None = None
     attached_at: str | None = None
     checked_etag: str | None = None
+    checked_version_id: str | None = None
     checked_at: str | None = None
     actual_size_bytes: int | None = None
     rejection_reason: str | None = None
@@ -63,17 +66,25 @@ class ReceiptRecord:
         return {**self.key(self.receipt_id), "entityType": self.entity_type, **stored}
 
     @classmethod
-    def attach_update(cls, receipt_id: str, member_key: str, claim_id: str, at: str) -> dict[str, Any]:
+    def attach_update(
+        cls, receipt_id: str, member_key: str, claim_id: str, at: str, version_id: str | None
+    ) -> dict[str, Any]:
         """An ``Update`` (without ``TableName``) attaching the receipt to a claim, on condition that
-        it is the member's, ``UPLOADED`` and not attached yet (it then never expires)."""
+        it is the member's, ``UPLOADED`` at the checked version the claim records (``version_id``),
+        and not attached yet (it then never expires)."""
+        condition = "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)"
+        values: dict[str, Any] = {":claim": claim_id, ":at": at, ":member": member_key, ":uploaded": UPLOADED}
+        if version_id is None:
+            condition += " AND attribute_not_exists(checkedVersionId)"
+        else:
+            condition += " AND checkedVersionId = :version"
+            values[":version"] = version_id
         return {
             "Key": to_item(cls.key(receipt_id)),
             "UpdateExpression": "SET claimId = :claim, attachedAt = :at REMOVE expiresAt",
-            "ConditionExpression": "memberKey = :member AND #status = :uploaded AND attribute_not_exists(claimId)",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(
-                {":claim": claim_id, ":at": at, ":member": member_key, ":uploaded": UPLOADED}
-            ),
+            "ExpressionAttributeValues": to_item(values),
         }
 
     @classmethod
@@ -83,16 +94,27 @@ class ReceiptRecord:
         *,
         status: str,
         etag: str,
+        version_id: str | None,
         at: str,
         size: int,
         reason: str | None = None,
         expires_at: int | None = None,
     ) -> dict[str, Any]:
-        """An ``UpdateItem`` (without ``TableName``) recording the check of the uploaded object, on
-        condition that the receipt exists and is not attached (a rejection sets ``reason`` and
-        ``expires_at``; an acceptance removes both)."""
-        values: dict[str, Any] = {":status": status, ":etag": etag, ":at": at, ":size": size}
+        """An ``UpdateItem`` (without ``TableName``) recording the verdict on one object version, on
+        condition that the receipt is still ``PENDING_UPLOAD`` (a verdict is final: the first
+        version checked decides; a rejection sets ``reason`` and ``expires_at``; an acceptance
+        removes both and records ``version_id``, the exact bytes that passed)."""
+        values: dict[str, Any] = {
+            ":status": status,
+            ":etag": etag,
+            ":at": at,
+            ":size": size,
+            ":pending": PENDING_UPLOAD,
+        }
         update = "SET #status = :status, checkedEtag = :etag, checkedAt = :at, actualSizeBytes = :size"
+        if version_id is not None:
+            update += ", checkedVersionId = :version"
+            values[":version"] = version_id
         if status == REJECTED:
             update += ", rejectionReason = :reason, expiresAt = :exp"
             values[":reason"] = reason
@@ -102,7 +124,7 @@ class ReceiptRecord:
         return {
             "Key": to_item(cls.key(receipt_id)),
             "UpdateExpression": update,
-            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(claimId)",
+            "ConditionExpression": "#status = :pending AND attribute_not_exists(claimId)",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),
         }
