@@ -332,7 +332,6 @@ def _to_queue(url: str, body: str) -> str:
 
 
 def _stream_batch(target: Target, body: str) -> str:
-    from portal_common.aws_clients import client
     from portal_common.claim_events import ClaimSubmittedV1
     from portal_common.claim_records import ClaimRecord
     from portal_common.dynamo import from_item
@@ -340,7 +339,13 @@ def _stream_batch(target: Target, body: str) -> str:
     info = (json.loads(body) or {}).get("DDBStreamBatchInfo") or {}
     if not info.get("streamArn") or not info.get("startSequenceNumber"):
         raise Refused("not a stream batch record: kept")
-    streams = client("dynamodbstreams")
+    import boto3
+    from botocore.config import Config
+
+    # The regional endpoint (AWS serves it too): the account-based one is not served by moto.
+    streams = boto3.client(
+        "dynamodbstreams", region_name=target.region, config=Config(account_id_endpoint_mode="disabled")
+    )
     try:
         iterator = streams.get_shard_iterator(
             StreamArn=info["streamArn"],

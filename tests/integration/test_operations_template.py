@@ -70,7 +70,8 @@ def test_every_queue_has_a_dead_letter_queue_and_every_failure_queue_an_alarm(aw
         name = aws.physical[logical_id]["QueueName"]
         assert sqs.get_queue_url(QueueName=name)
         alarm = alarmed[name]
-        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold", logical_id
+        assert alarm["Threshold"] == 0, logical_id
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold", logical_id
         assert alarm["TreatMissingData"] == "notBreaching"
 
 
@@ -102,7 +103,8 @@ def test_the_alarms_the_runbook_describes_exist(aws: Stack) -> None:
     )
     rate = next(a for a in alarms if a.get("Metrics"))
     expressions = [m.get("Expression") for m in rate["Metrics"] if m.get("Expression")]
-    assert expressions and "errors / requests" in expressions[0]
+    assert expressions
+    assert "errors / requests" in expressions[0]
     # Every alarm is documented in the runbook, by its logical id.
     runbook = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     for logical_id in aws.of_type("AWS::CloudWatch::Alarm"):
