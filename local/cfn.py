@@ -186,12 +186,16 @@ class Stack:
                 self.physical[logical_id] = {"Ref": arn, "Id": arn}
                 self.secret_values[arn] = secrets.token_urlsafe(36)
             elif kind == "AWS::Logs::LogGroup":
-                group = props.get("LogGroupName", name)
-                self.physical[logical_id] = {"Ref": group}  # resolved in create(): it names functions
+                self.physical[logical_id] = {"Ref": name}  # named after the functions: second pass below
             elif kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"):
                 self.physical[logical_id] = {"Ref": name}
             elif kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"):
                 self.physical[logical_id] = {"Ref": name, "Arn": self._arn("lambda", f"function:{name}", sep=":")}
+
+        for logical_id in self.of_type("AWS::Logs::LogGroup"):
+            group = str(self.resolve(self.resources[logical_id]["Properties"].get("LogGroupName", logical_id)))
+            arn = self._arn("logs", f"log-group:{group}")
+            self.physical[logical_id] = {"Ref": group, "Arn": f"{arn}:*"}
 
     def _arn(self, service: str, resource: str, sep: str = ":") -> str:
         return f"arn:aws:{service}:{self.region}:{self.account_id}{sep}{resource}"
@@ -417,7 +421,6 @@ class Stack:
                 logs.put_retention_policy(
                     logGroupName=props["LogGroupName"], retentionInDays=int(props["RetentionInDays"])
                 )
-            self.physical[logical_id] = {"Ref": props["LogGroupName"]}
         for logical_id, resource in self.of_type("AWS::CloudWatch::Alarm").items():
             props = self.resolve(resource["Properties"])
             props.setdefault("AlarmName", self.name(logical_id))
