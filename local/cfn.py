@@ -414,7 +414,7 @@ class Stack:
 
     def _create_monitoring(self, logs: Any, cloudwatch: Any) -> None:
         """Log groups (with retention), alarms and dashboards, as CloudFormation would create them."""
-        for logical_id, resource in self.of_type("AWS::Logs::LogGroup").items():
+        for resource in self.of_type("AWS::Logs::LogGroup").values():
             props = self.resolve(resource["Properties"])
             logs.create_log_group(logGroupName=props["LogGroupName"])
             if "RetentionInDays" in props:

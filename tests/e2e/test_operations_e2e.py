@@ -79,6 +79,14 @@ def _rows_imported(stack: LocalStackProcess) -> float:
     return float(sum(v for k, v in totals.items() if k.endswith("{service=eligibility-import}")))
 
 
+def _wait_rows_imported(stack: LocalStackProcess, expected: float) -> float:
+    """The eligibility rows imported so far, once they reach ``expected`` (or after 20 s)."""
+    deadline = time.monotonic() + 20
+    while _rows_imported(stack) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _rows_imported(stack)
+
+
 def _register(stack: LocalStackProcess, email: str, participant: str) -> Any:
     identity = {"contractNumber": "G3003", "participantNumber": participant, "dateOfBirth": "1990-02-03"}
     body = {**identity, "email": email, "password": PASSWORD, "preferredLanguage": "fr"}
@@ -92,7 +100,7 @@ def test_clear_registration_for_a_mistyped_email(stack: LocalStackProcess, tmp_p
     _upload_roster(
         stack, "eligibility/ops-e2e.csv", ["G3003,300001,SELF,Nora,Belanger,1990-02-03,PLAN-PLUS,2024-01-01,,N,N,fr"]
     )
-    assert _rows_imported(stack) == before + 1  # the EMF line of the import, as the dashboard sums it
+    assert _wait_rows_imported(stack, before + 1) == before + 1  # the import's EMF line, summed
     status, state = ops(stack, audit, "account", "--contract", "G3003", "--participant", "300001")
     assert status == 0
     assert state["account"] == "NONE"
@@ -159,6 +167,7 @@ def test_redrive_replays_a_failed_roster_import(stack: LocalStackProcess, tmp_pa
     audit = tmp_path / "audit.log"
     stack.wait_for_seeds()
     key = "eligibility/ops-redrive.csv"
+    first = _rows_imported(stack)
     _upload_roster(
         stack,
         key,
@@ -183,19 +192,16 @@ def test_redrive_replays_a_failed_roster_import(stack: LocalStackProcess, tmp_pa
             }
         )
 
+    before = _wait_rows_imported(stack, first + 2)
     sqs.send_message(QueueUrl=queue, MessageBody=failure(key))
     sqs.send_message(QueueUrl=queue, MessageBody=failure("eligibility/deleted-since.csv"))
-    before = _rows_imported(stack)
     status, result = ops(stack, audit, "redrive", "EligibilityImportFailureQueue")
     assert status == 0
     assert result["replayed"] == 1
     assert result["kept"] == 1
     assert any("no longer exists" in d for d in result["details"])
     # S3 notified the import again: the file's two rows are imported once more.
-    deadline = time.monotonic() + 20
-    while _rows_imported(stack) < before + 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _rows_imported(stack) == before + 2
+    assert _wait_rows_imported(stack, before + 2) == before + 2
     assert ops(stack, audit, "account", "--contract", "G3003", "--participant", "300002")[1]["coveredPersons"] == 2
     # The kept message is still there (invisible for the minute the tool held it).
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
