@@ -130,9 +130,10 @@ def test_every_log_group_is_declared_with_the_retention_parameter(aws: Stack) ->
     logs = boto3.client("logs", region_name="ca-central-1")
     groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
     retention = int(aws.parameters["LogRetentionDays"])
-    for spec in aws.functions().values():
-        group = groups[f"/aws/lambda/{aws.name(spec.logical_id)}"]
-        assert group["retentionInDays"] == retention, spec.logical_id
+    for logical_id, function in aws.of_type("AWS::Serverless::Function").items():
+        name = aws.resolve(function["Properties"]["LoggingConfig"]["LogGroup"])
+        assert groups[name]["retentionInDays"] == retention, logical_id
+    assert len(groups) == len(aws.of_type("AWS::Serverless::Function")) + 2
     for logical_id in ("ApiAccessLogGroup", "WafLogGroup"):
         assert groups[aws.name(logical_id)]["retentionInDays"] == retention
 

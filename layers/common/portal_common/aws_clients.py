@@ -7,7 +7,7 @@ variables, which is how the local stack points the unchanged code at moto.
 With tracing on (template parameter ``Tracing``: ``POWERTOOLS_TRACE_DISABLED=false``), the first
 client starts a Powertools ``Tracer``, which patches botocore: every AWS call becomes an X-Ray
 subsegment of the invocation's trace. With tracing off nothing of the X-Ray SDK is imported (it
-costs about half a second of cold start; docs/operations.md).
+adds 0.3 to 1 s to a cold start; docs/operations.md).
 """
 
 from __future__ import annotations
