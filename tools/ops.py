@@ -94,7 +94,7 @@ def aws_target(stack_name: str, region: str) -> Target:
         for r in page["StackResourceSummaries"]
         if r.get("PhysicalResourceId")
     }
-    os.environ.setdefault("AWS_REGION", region)
+    os.environ["AWS_REGION"] = region  # the stack's region, whatever the profile says
     os.environ["SENDER_EMAIL"] = os.environ.get("SENDER_EMAIL", "unused-by-operator-tools@example.invalid")
     for variable, logical_id in _SETTINGS.items():
         if logical_id in resources:
