@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
@@ -17,7 +18,7 @@ export PYTHONPATH := $(subst $(space),:,$(addprefix $(CURDIR)/,. layers/common $
 help:
 	@echo "make run        start the whole service locally on 127.0.0.1:3000 (ROSTER=file.csv to load a roster too)"
 	@echo "make test       run unit, integration and end-to-end tests"
-	@echo "make lint       ruff, ruff format --check, mypy, cfn-lint, sam validate --lint"
+	@echo "make lint       ruff, ruff format --check, mypy, cfn-lint, sam validate --lint, checkov (template security)"
 	@echo "make build      sam build (no containers)"
 	@echo "make bench      cold-start and request-cost benchmarks"
 	@echo "make openapi    regenerate functions/ops/openapi.json"
@@ -38,6 +39,13 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	@test -x $(SAM) || (echo "aws-sam-cli install failed"; exit 1)
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
+	@test -x $(CHECKOV_VENV)/bin/python || (echo "creating $(CHECKOV_VENV) (checkov)" && $(PYTHON) -m venv $(CHECKOV_VENV))
+	@$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/checkov.txt 2>&1 | grep -v "is ignored" || true
+	@test -x $(CHECKOV_VENV)/bin/checkov || (echo "checkov install failed"; exit 1)
+	@touch $@
+
 venv: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -50,12 +58,13 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/integration -q $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed $(SAM_VENV)/.installed
+lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/common/portal_common local tools $(wildcard $(FUNCTION_DIRS))
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region ca-central-1
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -8,7 +8,7 @@ moto runs as a server in this (parent) process, not inside the measured interpre
 moto there would preload boto3 and botocore and hide exactly the cost we measure. The measured
 interpreter talks to it over loopback, as a Lambda talks to DynamoDB.
 
-    python -m bench.bench_cold_start [--runs 5] [--function OpsApiFunction ...]
+    python -m bench.bench_cold_start [--runs 5] [--function OpsApiFunction ...] [--parameter Tracing=Enabled]
 """
 
 from __future__ import annotations
@@ -312,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")))
     parser.add_argument("--function", action="append", help="only these logical ids")
+    parser.add_argument(
+        "--parameter", action="append", default=[], help="a template parameter, NAME=VALUE (Tracing=Enabled)"
+    )
     args = parser.parse_args(argv if argv is not None else [])
 
     from local.inprocess_aws import use_fake_aws_environment
@@ -332,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.get_host_and_port()
     moto_url = f"http://{host}:{port}"
     try:
-        stack = Stack()
+        stack = Stack(parameters=dict(item.split("=", 1) for item in args.parameter))
         stack.create(boto3.session.Session(region_name=stack.region), endpoint_url=moto_url)
         os.environ["AWS_ENDPOINT_URL"] = moto_url
         os.environ.update(stack.environment())

@@ -104,6 +104,9 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout: int
+    # Asynchronous invocation settings (EventInvokeConfig): OnFailure destination ARN, retries.
+    on_failure_arn: str | None = None
+    async_retries: int = 2
     routes: list[Route] = field(default_factory=list)
     sources: list[EventSource] = field(default_factory=list)
 
@@ -139,6 +142,9 @@ class Stack:
         }
         self.parameters.update(parameters or {})
         self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        self.conditions: dict[str, bool] = {}
+        for condition, expression in (self.template.get("Conditions") or {}).items():
+            self.conditions[condition] = bool(self.resolve(expression))
         # Filled in by create(): logical id -> {"Ref": ..., attribute: ...}
         self.physical: dict[str, dict[str, str]] = {}
         self.secret_values: dict[str, str] = {}
@@ -179,8 +185,17 @@ class Stack:
                 arn = self._arn("secretsmanager", f"secret:{name}", sep=":")
                 self.physical[logical_id] = {"Ref": arn, "Id": arn}
                 self.secret_values[arn] = secrets.token_urlsafe(36)
+            elif kind == "AWS::Logs::LogGroup":
+                self.physical[logical_id] = {"Ref": name}  # named after the functions: second pass below
+            elif kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"):
+                self.physical[logical_id] = {"Ref": name}
             elif kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"):
                 self.physical[logical_id] = {"Ref": name, "Arn": self._arn("lambda", f"function:{name}", sep=":")}
+
+        for logical_id in self.of_type("AWS::Logs::LogGroup"):
+            group = str(self.resolve(self.resources[logical_id]["Properties"].get("LogGroupName", logical_id)))
+            arn = self._arn("logs", f"log-group:{group}")
+            self.physical[logical_id] = {"Ref": group, "Arn": f"{arn}:*"}
 
     def _arn(self, service: str, resource: str, sep: str = ":") -> str:
         return f"arn:aws:{service}:{self.region}:{self.account_id}{sep}{resource}"
@@ -239,6 +254,14 @@ class Stack:
                 return self._dynamic_references(re.sub(r"\$\{([^}!]+)\}", replace, text))
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.conditions[arg[0]] else arg[2])
+            if key == "Fn::Equals":
+                return self.resolve(arg[0]) == self.resolve(arg[1])
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Condition":
+                return self.conditions[arg]
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _dynamic_references(self, text: str) -> str:
@@ -275,12 +298,16 @@ class Stack:
             env_raw = {**global_env, **(((props.get("Environment") or {}).get("Variables")) or {})}
             environment = {k: str(self.resolve(v)) for k, v in env_raw.items()}
             environment.setdefault("POWERTOOLS_SERVICE_NAME", logical_id)
+            invoke_config = props.get("EventInvokeConfig") or {}
+            on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             spec = FunctionSpec(
                 logical_id=logical_id,
                 code_uri=(ROOT / props["CodeUri"]).resolve(),
                 handler=props["Handler"],
                 environment=environment,
                 timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+                on_failure_arn=str(self.resolve(on_failure)) if on_failure else None,
+                async_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
             )
             api_auth = self._api_default_authorizer()
             for event in (props.get("Events") or {}).values():
@@ -387,6 +414,35 @@ class Stack:
         sender = self.parameters.get("SenderEmail")
         if sender:
             ses.verify_email_identity(EmailAddress=sender)
+        self._create_monitoring(make("logs"), make("cloudwatch"))
+
+    def _create_monitoring(self, logs: Any, cloudwatch: Any) -> None:
+        """Log groups (with retention), alarms and dashboards, as CloudFormation would create them."""
+        for resource in self.of_type("AWS::Logs::LogGroup").values():
+            props = self.resolve(resource["Properties"])
+            logs.create_log_group(logGroupName=props["LogGroupName"])
+            if "RetentionInDays" in props:
+                logs.put_retention_policy(
+                    logGroupName=props["LogGroupName"], retentionInDays=int(props["RetentionInDays"])
+                )
+        for logical_id, resource in self.of_type("AWS::CloudWatch::Alarm").items():
+            props = self.resolve(resource["Properties"])
+            props.setdefault("AlarmName", self.name(logical_id))
+            for key in ("Threshold",):
+                props[key] = float(props[key])
+            for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+                if key in props:
+                    props[key] = int(props[key])
+            for query in props.get("Metrics", []):
+                if "MetricStat" in query:
+                    query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+            cloudwatch.put_metric_alarm(**props)
+            self.physical[logical_id] = {"Ref": props["AlarmName"]}
+        for logical_id, resource in self.of_type("AWS::CloudWatch::Dashboard").items():
+            props = self.resolve(resource["Properties"])
+            json.loads(props["DashboardBody"])  # CloudFormation refuses a body that is not JSON
+            cloudwatch.put_dashboard(DashboardName=props["DashboardName"], DashboardBody=props["DashboardBody"])
+            self.physical[logical_id] = {"Ref": props["DashboardName"]}
 
     def _create_table(self, dynamodb: Any, logical_id: str, props: dict[str, Any]) -> None:
         params: dict[str, Any] = {

@@ -8,7 +8,8 @@
   so that the queue's redrive policy (moto) moves them to the dead-letter queue in seconds.
 - S3 notifications (``Type: S3``): S3 sends notifications to a queue (moto does this part), one
   hidden local queue per event source, and this poller invokes the function with the S3 event as
-  an asynchronous invocation would (two retries, then the event is dropped and logged).
+  an asynchronous invocation would (``EventInvokeConfig`` retries, then Lambda's destination record
+  goes to the ``OnFailure`` queue).
 
 Every poller runs in its own thread with a short interval; :meth:`PollerGroup.idle` says whether
 they have all drained their sources (used by the end-to-end tests).
@@ -406,6 +407,7 @@ class S3NotificationPoller(Poller):
     account_id: str
     region: str
     max_attempts: int = 3  # asynchronous invocation: the first try and two retries
+    on_failure_arn: str | None = None  # EventInvokeConfig OnFailure (an SQS queue)
 
     def __post_init__(self) -> None:
         self.name = f"{self.function}<-s3"
@@ -428,13 +430,35 @@ class S3NotificationPoller(Poller):
         return bool(messages)
 
     def _invoke_async(self, event: dict[str, Any]) -> None:
+        error: str | None = None
         for attempt in range(1, self.max_attempts + 1):
             _, error = _invoke(self.runtime, self.function, event)
             if error is None:
                 return
             if attempt < self.max_attempts:
                 time.sleep(0.2 * attempt)
-        log.error("%s: S3 event dropped after %d attempts", self.function, self.max_attempts)
+        log.error("%s: S3 event failed after %d attempts", self.function, self.max_attempts)
+        if self.on_failure_arn:
+            self.sqs.send_message(
+                QueueUrl=_queue_url(self.sqs, self.on_failure_arn),
+                MessageBody=json.dumps(self._destination_record(event, error)),
+            )
+
+    def _destination_record(self, event: dict[str, Any], error: str | None) -> dict[str, Any]:
+        """Lambda's asynchronous-invocation destination record (the request and the error)."""
+        return {
+            "version": "1.0",
+            "timestamp": _now_iso(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.runtime.stack.physical[self.function]["Arn"],
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": self.max_attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": error or "Error", "errorMessage": "see the function log"},
+        }
 
 
 def wire_s3_notifications(stack: Stack, sqs: Any, s3: Any) -> list[tuple[EventSource, str]]:
@@ -561,7 +585,17 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
                 pollers.append(SqsPoller(runtime, spec.logical_id, str(props["Queue"]), props, sqs, stack.region))
     for source, queue_url in wire_s3_notifications(stack, sqs, s3):
         if runtime.available(source.function):
+            spec = runtime.specs[source.function]
             pollers.append(
-                S3NotificationPoller(runtime, source.function, queue_url, sqs, stack.account_id, stack.region)
+                S3NotificationPoller(
+                    runtime,
+                    source.function,
+                    queue_url,
+                    sqs,
+                    stack.account_id,
+                    stack.region,
+                    max_attempts=spec.async_retries + 1,
+                    on_failure_arn=spec.on_failure_arn,
+                )
             )
     return pollers

@@ -97,6 +97,7 @@ class LocalStack:
     front: Any = None
     pollers: Any = None
     outbox: Any = None
+    metrics: Any = None
     seeds: Any = None
     gateway: Any = None
     state_file: Path | None = None
@@ -149,6 +150,12 @@ class LocalStack:
         if self.args.roster:
             self.environment["PORTAL_LOCAL_ROSTER"] = str(self.args.roster.resolve())
         os.environ.update(self.environment)
+
+        from local.metrics_view import MetricsView
+        from portal_common import metrics
+
+        self.metrics = MetricsView()
+        metrics.add_listener(self.metrics)
 
         from local.event_pollers import PollerGroup, build_pollers
         from local.outbox import Outbox
@@ -223,10 +230,13 @@ class LocalStack:
                 "api": self.gateway.url,
                 "docs": f"{self.gateway.url}/v1/docs",
                 "outbox": f"{self.gateway.url}/_local/outbox",
+                "metrics": f"{self.gateway.url}/_local/metrics",
                 "moto": self.moto_url,
                 "cognito": self.front.url,
             },
             "environment": self.environment,
+            # Logical id -> physical name or URL (queues, tables, pool...), for the operator tools.
+            "resources": {logical_id: values["Ref"] for logical_id, values in self.stack.physical.items()},
         }
         self.state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
@@ -239,6 +249,7 @@ class LocalStack:
             f"  API docs     {url}/v1/docs   (OpenAPI: {url}/v1/openapi.json)",
             f"  E-mails      {url}/_local/outbox?to=EMAIL   (also printed below)",
             f"  Status       {url}/_local/status",
+            f"  Metrics      {url}/_local/metrics   (the EMF lines the dashboard would show)",
             "",
             *self.seeds.descriptions(),
             "",
@@ -248,11 +259,13 @@ class LocalStack:
 
     # ------------------------------------------------------------------ /_local
     def local_route(self, method: str, path: str, query: str, body: bytes) -> tuple[int, Any] | None:
-        """``/_local/outbox`` and ``/_local/status``."""
+        """``/_local/outbox``, ``/_local/status`` and ``/_local/metrics``."""
         params = parse_qs(query)
         if path == "/_local/outbox" and method == "GET":
             to = params["to"][0] if params.get("to") else None
             return 200, {"items": [m.as_json() for m in self.outbox.items(to)]}
+        if path == "/_local/metrics" and method == "GET":
+            return 200, self.metrics.as_json(params["name"][0] if params.get("name") else None)
         if path == "/_local/status" and method == "GET":
             return 200, {
                 "ready": True,

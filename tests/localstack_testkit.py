@@ -135,6 +135,10 @@ def test_template() -> dict[str, Any]:
             }
         },
     )
+    # Asynchronous failures go where the real S3-triggered functions send theirs.
+    resources["UploadEchoFunction"]["Properties"]["EventInvokeConfig"] = copy.deepcopy(
+        resources["EligibilityImportFunction"]["Properties"]["EventInvokeConfig"]
+    )
     resources["SignUpEchoFunction"] = _function(
         "localstack_echo.trigger_handler",
         {"Cognito": {"Type": "Cognito", "Properties": {"UserPool": {"Ref": "UserPool"}, "Trigger": "PreSignUp"}}},

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
+from portal_common import metrics
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, to_attr
@@ -119,4 +120,5 @@ def check(action: str, email_hash: str | None, source_ip: str | None, now: float
     if source_ip:
         over |= _hit(f"THROTTLE#{action}#ip#{_digest(source_ip)}", start, limit.window) > limit.ip
     if over:
+        metrics.count("auth", "ThrottledRequests", action=action)
         raise TooManyRequests(retry_after)

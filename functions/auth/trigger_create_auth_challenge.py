@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock
+from portal_common import clock, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
 
@@ -66,6 +66,7 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
         )
         if email and not event.request.user_not_found:
             send_code(email, attributes.get("locale"), code)
+            metrics.count("auth", "SignInCodesSent")
             logger.info("sign-in code emailed", extra={"destination": mask_email(email), "kind": issued.kind})
     response = event.response
     response.private_challenge_parameters = issued.private_parameters()

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock
+from portal_common import clock, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -48,6 +48,9 @@ def lambda_handler(event: VerifyAuthChallengeResponseTriggerEvent, context: Lamb
         dict(event.request.private_challenge_parameters or {}), event.request.challenge_answer, clock.epoch_seconds()
     )
     event.response.answer_correct = correct
-    if not correct:
+    if correct:
+        metrics.count("auth", "SignInCodesVerified")
+    else:
+        metrics.count("auth", "SignInCodesFailed")
         logger.info("wrong or expired sign-in code")
     return event.raw_event

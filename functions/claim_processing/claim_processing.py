@@ -29,7 +29,7 @@ from claim_adjudication import DrugRuling, adjudicate, usage_keys
 from claim_drug_ruling import drug_ruling
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
-from portal_common import clock
+from portal_common import clock, metrics
 from portal_common.claim_events import ClaimSubmittedV1
 from portal_common.claim_records import FINAL_STATUSES, PENDING_INFORMATION, ClaimRecord
 from portal_common.log import get_logger
@@ -122,6 +122,7 @@ def process_claim(
                 at = now()
                 claim = store.transition(claim, PENDING_INFORMATION, at, pending_reason=pending)
                 changes.append(StatusChange("IN_REVIEW", PENDING_INFORMATION, at))
+                metrics.count("claim-processing", "ClaimsProcessed", status=PENDING_INFORMATION)
                 continue
             if member is None:
                 member = _member_of(claim)
@@ -131,12 +132,19 @@ def process_claim(
             at = now()
             claim = _adjudicate_and_commit(claim, member, at)
             changes.append(StatusChange("IN_REVIEW", claim.status, at))
+            _count_processed(claim)
         except store.ConcurrentUpdate:
             # Someone else moved the claim, or a running total changed: read again.
             claim = None
             if attempts:
                 time.sleep(random.uniform(0, 0.02 * attempts))
     raise TooMuchContention(claim_id)
+
+
+def _count_processed(claim: ClaimRecord) -> None:
+    """The dashboard's claims processed (by final status) and amounts paid (CAD)."""
+    metrics.count("claim-processing", "ClaimsProcessed", status=claim.status)
+    metrics.emit("claim-processing", {"AmountPaid": claim.total_paid or 0}, unit=metrics.MetricUnit.NoUnit)
 
 
 def _check_matches(claim: ClaimRecord, expected: ClaimSubmittedV1 | None) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from claims_models import ClaimCreated
 
-from portal_common import clock
+from portal_common import clock, metrics
 from portal_common.aws_clients import client
 from portal_common.claim_records import ClaimRecord, StoredModel, status_index_pk
 from portal_common.config import get_settings
@@ -157,6 +157,7 @@ def write_claim(write: ClaimWrite) -> ClaimCreated:
                 time.sleep(0.02 * (2**_attempt))
                 continue  # a concurrent claim updated recent providers: read again and retry
             raise
+        metrics.count("claims", "ClaimsSubmitted")
         return _created(claim.claim_id, claim.submitted_at, claim.total_claimed)
     raise Conflict("CLAIM_WRITE_CONFLICT")
 

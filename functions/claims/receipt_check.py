@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from receipt_store import check_uploaded_object
 
+from portal_common import metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -26,6 +27,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if not bucket or not key:
             continue
         outcome = check_uploaded_object(bucket, key)
+        if outcome.startswith("rejected:"):
+            metrics.count("claims", "ReceiptsRejected", reason=outcome.split(":", 1)[1])
         logger.info("receipt checked", extra={"outcome": outcome, "key": key})
         outcomes.append(outcome)
     return {"checked": len(outcomes), "outcomes": outcomes}

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from dpd_extract import load_prices, parse_extract
 from drug_catalog_import import write_catalog
 
+from portal_common import metrics
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -61,6 +62,7 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
     prices_bytes = _read(bucket, PRICES_KEY)
     parsed = parse_extract(extract)
     if not parsed.drugs:
+        metrics.emit("drug-import", {"RowsImported": 0, "RowsRefused": len(parsed.errors)})
         rejected = {
             "key": key,
             "rejected": "NO_MARKETED_DRUG",
@@ -70,7 +72,9 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
         return rejected
     prices = load_prices(prices_bytes) if prices_bytes else {}
     report: dict[str, Any] = {"key": extract_key, "prices": bool(prices)}
-    report.update(write_catalog(parsed, prices, source=extract_key).as_dict())
+    written = write_catalog(parsed, prices, source=extract_key)
+    report.update(written.as_dict())
+    metrics.emit("drug-import", {"RowsImported": written.marketed, "RowsRefused": len(written.errors)})
     logger.info("drug extract imported", extra={"report": report})
     return report
 

@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import metrics
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -34,7 +35,9 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         text = body.decode("latin-1")
     parsed = parse_roster(text, known_plans=known_plan_ids())
-    report = {"key": key, **write_roster(parsed).as_dict()}
+    written = write_roster(parsed)
+    report = {"key": key, **written.as_dict()}
+    metrics.emit("eligibility-import", {"RowsImported": written.persons, "RowsRefused": len(written.errors)})
     logger.info("eligibility file imported", extra={"report": report})
     return report
 

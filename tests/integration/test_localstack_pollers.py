@@ -178,6 +178,36 @@ def test_s3_object_creation_is_notified_with_the_s3_event_shape(parts: LocalPart
     assert set(record) >= {"eventVersion", "eventTime", "userIdentity", "requestParameters", "responseElements", "s3"}
 
 
+def test_s3_invocation_failing_after_its_retries_goes_to_the_on_failure_queue(parts: LocalParts) -> None:
+    import localstack_echo
+
+    localstack_echo.FAIL["keys"] = {"test-uploads/broken.txt"}
+    s3 = boto3.client("s3", region_name=parts.stack.region)
+    bucket = parts.stack.name("DocumentsBucket")
+    s3.put_object(Bucket=bucket, Key="test-uploads/fine.txt", Body=b"ok")
+    s3.put_object(Bucket=bucket, Key="test-uploads/broken.txt", Body=b"no")
+    sqs = boto3.client("sqs", region_name=parts.stack.region)
+    queue = parts.stack.physical["EligibilityImportFailureQueue"]["QueueUrl"]
+    messages: list[dict[str, Any]] = []
+
+    def failure_arrived() -> bool:
+        messages.extend(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []))
+        return bool(messages)
+
+    parts.wait(failure_arrived, timeout=20)
+    assert parts.pollers.wait_until_idle(10)
+    failure = json.loads(messages[0]["Body"])
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3  # the first try and two retries
+    assert failure["requestContext"]["functionArn"].endswith("UploadEchoFunction")
+    assert failure["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "test-uploads/broken.txt"
+    assert failure["responsePayload"]["errorType"] == "RuntimeError"
+    keys = [r["s3"]["object"]["key"] for event in _received("s3") for r in event["Records"]]
+    assert keys.count("test-uploads/broken.txt") == 3
+    assert keys.count("test-uploads/fine.txt") == 1
+    assert len(messages) == 1
+
+
 def test_outbox_collects_sent_emails_newest_first(parts: LocalParts) -> None:
     ses = boto3.client("ses", region_name=parts.stack.region)
     sender = parts.stack.parameters["SenderEmail"]

@@ -3,6 +3,11 @@
 Clients are created lazily so a function only pays (about 0.15 s each at cold start) for the ones it
 uses. Endpoints come from boto3's own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
 variables, which is how the local stack points the unchanged code at moto.
+
+With tracing on (template parameter ``Tracing``: ``POWERTOOLS_TRACE_DISABLED=false``), the first
+client starts a Powertools ``Tracer``, which patches botocore: every AWS call becomes an X-Ray
+subsegment of the invocation's trace. With tracing off nothing of the X-Ray SDK is imported (it
+adds 0.3 to 1 s to a cold start; docs/operations.md).
 """
 
 from __future__ import annotations
@@ -20,12 +25,25 @@ _clients: dict[str, Any] = {}
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
+_tracer: list[Any] = []
+
+
+def _start_tracing() -> None:
+    """Start the Powertools Tracer once, when the settings turn tracing on."""
+    if _tracer or not get_settings().tracing_enabled:
+        return
+    from aws_lambda_powertools import Tracer
+
+    _tracer.append(Tracer())
+
+
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (thread-safe)."""
     found = _clients.get(service)
     if found is not None:
         return found
     with _lock:
+        _start_tracing()
         if service not in _clients:
             _clients[service] = boto3.session.Session().client(
                 service, region_name=get_settings().region, config=_CONFIG

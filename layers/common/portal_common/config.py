@@ -66,6 +66,10 @@ class Settings:
     auth_response_floor_ms: int = 400
     # Identity: per-action throttle overrides, ``{"login": {"email": 10, "ip": 100, "window": 900}}``.
     auth_throttle_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # CloudWatch namespace of the business metrics (template parameter MetricsNamespace).
+    metrics_namespace: str = "MemberPortal"
+    # X-Ray tracing through Powertools Tracer (template parameter Tracing; off unless enabled).
+    tracing_enabled: bool = False
 
     def require(self, *names: str) -> Settings:
         """Fail (at cold start) unless the optional settings ``names`` are set; returns ``self``."""
@@ -125,6 +129,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_origin=env.get("ALLOWED_ORIGIN") or "*",
         auth_response_floor_ms=_int(env, "AUTH_RESPONSE_FLOOR_MS", 400),
         auth_throttle_limits=_throttle_limits(env),
+        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "MemberPortal",
+        tracing_enabled=(env.get("POWERTOOLS_TRACE_DISABLED") or "true").lower() == "false",
         **values,
     )
 
