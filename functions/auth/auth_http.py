@@ -3,7 +3,6 @@ API Gateway request besides their pydantic body."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from auth_models import LogoutRequest
@@ -33,15 +32,11 @@ def cognito_username(router: Router) -> str:
 
 def logout_body(router: Router) -> LogoutRequest:
     """Logout's body is optional: none (or blank) is an empty request; anything else is validated."""
-    raw = router.current_event.body
-    if not raw or not raw.strip():
+    # create_app screened the body already (UTF-8, media type, JSON within bounds) and cached it.
+    data: Any = router.current_event.json_body
+    if data is None:
         return LogoutRequest()
     try:
-        data: Any = json.loads(raw)
         return LogoutRequest.model_validate(data if isinstance(data, dict) else {"_": data})
-    except json.JSONDecodeError:
-        raise ValidationFailed(
-            errors=field_errors_from_pydantic([{"type": "json_invalid", "loc": ("body",)}])
-        ) from None
     except ValidationError as error:
         raise ValidationFailed(errors=field_errors_from_pydantic([dict(e) for e in error.errors()])) from None

@@ -3,6 +3,9 @@
 ``create_app()`` returns an ``APIGatewayRestResolver`` with pydantic validation on, whose exception
 handlers render every failure as an RFC 9457 problem in the caller's language:
 
+- a body that is not UTF-8 or not JSON within bounds -> ``400 VALIDATION_FAILED``, one sent with a
+  media type other than ``application/json`` -> ``415 UNSUPPORTED_MEDIA_TYPE``
+  (:mod:`portal_common.request_body`, before any route or validation runs);
 - pydantic / request validation errors -> ``400 VALIDATION_FAILED`` with one entry per bad field;
 - :class:`~portal_common.problems.DomainError` -> its own status and code;
 - an unknown route -> ``404 NOT_FOUND``; anything else -> ``500 INTERNAL_ERROR`` (logged, no details).
@@ -21,13 +24,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from portal_common.config import get_settings
 from portal_common.i18n import negotiate
 from portal_common.models import OutputModel
 from portal_common.problems import PROBLEM_CONTENT_TYPE, DomainError, FieldError, ValidationFailed
+from portal_common.request_body import screen
 
 # pydantic error types -> our stable field error codes (the catalogue has a message for each).
 _PYDANTIC_CODES = {
@@ -170,6 +176,20 @@ def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware
     return response
 
 
+class _ScreenedBody(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation (which runs first on every route), preceded by the body's
+    screening (:func:`portal_common.request_body.screen`): bad bytes, a wrong media type or a
+    hostile JSON document are a ``400``/``415`` problem, never a ``500``."""
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        has_body, parsed = screen(app.current_event.raw_event)
+        event = app.current_event
+        # Powertools caches these on the event: give it the checked text and value.
+        event.__dict__["decoded_body"] = event.raw_event.get("body")
+        event.__dict__["json_body"] = parsed if has_body else None
+        return super().handler(app, next_middleware)
+
+
 def create_app(
     logger: Logger,
     *,
@@ -190,6 +210,8 @@ def create_app(
     )
     app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=to_json)
     app.use(middlewares=[_common_headers])
+    # Powertools runs its request validation before any middleware: screen the body just before it.
+    app._request_validation_middleware = _ScreenedBody()
 
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response[str]:
