@@ -6,14 +6,17 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from claims_models import MeOut
 from member_context import load_member, me_view
 
-from portal_common.api import answer, request_language
+from portal_common.api import answer, problems, request_language
 from portal_common.identity import caller_from_event
 
 router = Router()
 
 
 @router.get(
-    "/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=answer(MeOut)
+    "/me",
+    summary="The signed-in member, their plan and covered persons",
+    tags=["Member"],
+    responses={**answer(MeOut), **problems(404, d404="MEMBER_NOT_FOUND (the account has no roster entry)")},
 )
 def get_me() -> MeOut:
     """Profile, plan and the persons covered under the certificate with their eligibility today."""

@@ -80,6 +80,9 @@ _SAFE_CTX = ("min_length", "max_length", "ge", "gt", "le", "lt", "expected", "li
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``("body", "treatments", 1, "amount")`` -> ``treatments[1].amount``."""
     parts = list(loc)
+    if len(parts) == 2 and parts[0] in ("header", "headers"):
+        # Powertools reports header names lower-cased: say them as the contract spells them.
+        return "-".join(word.capitalize() for word in str(parts[1]).split("-"))
     if parts and parts[0] in ("body", "query", "path", "header", "headers", "cookie"):
         parts = parts[1:]
     path = ""
@@ -126,6 +129,47 @@ def request_id(app: BaseRouter) -> str | None:
 def answer(model: type[OutputModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
     """A route's ``responses=`` entry: ``status`` answers a body of ``model`` (OpenAPI document)."""
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+# What each problem status means, as the OpenAPI document says it (codes in the contract).
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Invalid input: VALIDATION_FAILED (one entry per bad field) or the route's own code",
+    401: "Missing or invalid ID token, or the route's own sign-in refusal",
+    403: "Refused for the state of the caller's own account",
+    404: "Not found, or not the caller's (never 403)",
+    409: "Conflict with the current state",
+    413: "The request body exceeds 10 MB (API Gateway)",
+    415: "UNSUPPORTED_MEDIA_TYPE: send the body as application/json (UTF-8)",
+    429: "TOO_MANY_REQUESTS: wait Retry-After seconds",
+}
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problems(*statuses: int, **descriptions: str) -> dict[int, Any]:
+    """The problems a route can answer, for its ``responses=`` (OpenAPI document).
+
+    ``responses={**answer(ClaimCreated, 201), **problems(404, 409)}``. Name only what the route
+    itself raises: ``tools/generate_openapi`` adds what every route of a kind answers (``400`` when
+    it takes input, ``415``/``413`` when it takes a body, ``401`` when template.yaml protects it).
+    A code's own wording: ``problems(409, d409="IDEMPOTENCY_KEY_REUSED")``.
+    """
+    out: dict[int, Any] = {}
+    for status in statuses:
+        response: dict[str, Any] = {
+            "description": descriptions.get(f"d{status}", PROBLEM_DESCRIPTIONS[status]),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+            }
+        out[status] = response
+    return out
+
+
+def no_content(description: str) -> dict[int, Any]:
+    """A ``204`` answer (no body) for ``responses=``."""
+    return {204: {"description": description, "content": {}}}
 
 
 def to_json(body: Any) -> str:

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
@@ -114,14 +115,38 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
+# What the OpenAPI document says of money sent to the API (the validators check exactly this).
+_MONEY_SCHEMA = {"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "examples": ["85.00"]}
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_parse_money),
     PlainSerializer(money_to_str, return_type=str, when_used="json"),
+    WithJsonSchema(_MONEY_SCHEMA, mode="validation"),
 ]
 """Money as the contract writes it: ``"85.00"`` in and out, ``Decimal`` inside."""
 
-PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+PositiveMoney = Annotated[
+    Money,
+    AfterValidator(_positive),
+    WithJsonSchema(
+        {**_MONEY_SCHEMA, "pattern": r"^(?=[0-9.]*[1-9])[0-9]{1,7}(\.[0-9]{1,2})?$", "description": "Greater than 0"},
+        mode="validation",
+    ),
+]
 
-IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate = Annotated[
+    date, BeforeValidator(_parse_date), WithJsonSchema({"type": "string", "format": "date"}, mode="validation")
+]
+
+
+def _whole(value: Any) -> Any:
+    """``3.0`` is the integer 3 (JSON Schema says so); ``3.5``, ``"3"`` or ``true`` stay refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
+"""A JSON integer: a number with no fraction (``3`` or ``3.0``), never a string or a boolean."""
 """A strict ``YYYY-MM-DD`` date."""
