@@ -84,7 +84,8 @@ def test_main_journey_with_the_generated_client(stack: LocalStackProcess, genera
     # A wrong code is a typed problem, not an exception: the 401 is declared with its schema.
     wrong = model(generated, "VerifyRequest")(email=MEMBER, session=sent.session, code="000000")
     problem = api(generated, "authentication.verify").sync(client=public, body=wrong, accept_language="en-CA")
-    assert type(problem).__name__ == "Problem" and problem.status in (401, 429)
+    assert type(problem).__name__ == "Problem"
+    assert problem.status in (401, 429)
 
     # 2. Who the member is, and who can be claimed for.
     me = api(generated, "member.get_me").sync(client=member, accept_language="en-CA")
@@ -114,7 +115,8 @@ def test_main_journey_with_the_generated_client(stack: LocalStackProcess, genera
         if str(status.status) != "PENDING_UPLOAD":
             break
         time.sleep(0.2)
-    assert status is not None and str(status.status) == "UPLOADED"
+    assert status is not None
+    assert str(status.status) == "UPLOADED"
 
     # 5. Submit the claim (with its Idempotency-Key header), then list and read it.
     answers = {q.id: False for q in claim_type.questions if q.required and str(q.type_) == "boolean"}
@@ -141,4 +143,5 @@ def test_main_journey_with_the_generated_client(stack: LocalStackProcess, genera
     assert str(detail.status_history[0].status) == "SUBMITTED"
     # Someone else's claim id answers the declared 404 problem.
     missing = api(generated, "claims.get_claim").sync(client=member, claim_id="c_does_not_exist")
-    assert type(missing).__name__ == "Problem" and missing.status == 404
+    assert type(missing).__name__ == "Problem"
+    assert missing.status == 404
