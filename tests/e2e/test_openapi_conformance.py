@@ -69,18 +69,17 @@ def run_schemathesis(stack: LocalStackProcess, workdir: Path, *headers: str) -> 
     )
 
 
-def _assert_clean(result: subprocess.CompletedProcess[str]) -> None:
-    summary = result.stdout[-6000:]
+def _assert_clean(stack: LocalStackProcess, result: subprocess.CompletedProcess[str]) -> None:
+    document = stack.get("/v1/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
     assert result.returncode == 0, f"schemathesis found failures:\n{result.stdout[-20000:]}\n{result.stderr[-3000:]}"
-    assert "Tested: 25" in summary or "Tested:" in summary, summary
+    assert f"Tested: {operations}" in result.stdout, result.stdout[-6000:]
 
 
 def test_schemathesis_with_a_members_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
     token = own_stack.sign_in(MEMBER)["idToken"]
-    result = run_schemathesis(own_stack, tmp_path, f"Authorization: Bearer {token}")
-    _assert_clean(result)
-    assert "operations returned only 401" not in result.stdout or "(4 operations)" in result.stdout
+    _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path, f"Authorization: Bearer {token}"))
 
 
 def test_schemathesis_without_a_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
-    _assert_clean(run_schemathesis(own_stack, tmp_path))
+    _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path))
