@@ -226,8 +226,8 @@ class _ScreenedBody(OpenAPIRequestValidationMiddleware):
     hostile JSON document are a ``400``/``415`` problem, never a ``500``."""
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
-        has_body, parsed = screen(app.current_event.raw_event)
         event = app.current_event
+        has_body, parsed = screen(event.raw_event)
         # Powertools caches these on the event: give it the checked text and value.
         event.__dict__["decoded_body"] = event.raw_event.get("body")
         event.__dict__["json_body"] = parsed if has_body else None
