@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import LocalStackProcess
 
 from local.cfn import Stack
+from tests.e2e.conftest import LocalStackProcess
 
 MEMBER = "sophie.gagnon@example.com"
 JSON = "application/json"
