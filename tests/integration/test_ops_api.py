@@ -123,7 +123,8 @@ def test_openapi_declares_what_each_route_answers_and_nothing_else() -> None:
         assert ("415" in responses) == ("requestBody" in operation), where
         for status, response in responses.items():
             if status >= "400":
-                assert response["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, where  # fmt: skip
+                problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                assert response["content"] == problem, where
             elif status == "204":
                 assert "content" not in response, where
             else:
