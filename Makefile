@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements/dev.txt requirements/runtime.txt
 	@command -v $(PYTHON) >/dev/null || (echo "$(PYTHON) is required (or make PYTHON=/path/to/python3.11 ...)"; exit 1)
 	@test -x $(PY) || (echo "creating $(VENV) (first run: installing the pinned dependencies)" && $(PYTHON) -m venv $(VENV))
 	@$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
-	@$(PY) -c "import moto, aws_lambda_powertools, pydantic, pytest, pycognito" || (echo "dependency install failed"; exit 1)
+	@$(PY) -c "import moto, aws_lambda_powertools, pydantic, pytest, pycognito, schemathesis, openapi_python_client" || (echo "dependency install failed"; exit 1)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt

@@ -128,6 +128,12 @@ class Gateway(LoopbackServer):
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, QUERY...) reaches the gateway too: an undeclared one is 405.
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
+
         super().__init__(Handler, host, port, "gateway")
 
     # ------------------------------------------------------------------ one request

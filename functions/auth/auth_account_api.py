@@ -16,7 +16,7 @@ from auth_models import (
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from portal_common.api import answer, request_language, respond
+from portal_common.api import answer, no_content, problems, request_language, respond
 from portal_common.identity import caller_from_event
 from portal_common.member_profile import MeOut
 
@@ -24,7 +24,15 @@ router = Router()
 TAGS = ["Member"]
 
 
-@router.patch("/me", tags=TAGS, summary="Change the preferred language", responses=answer(MeOut))
+@router.patch(
+    "/me",
+    tags=TAGS,
+    summary="Change the preferred language",
+    responses={
+        **answer(MeOut),
+        **problems(404, d404="MEMBER_NOT_FOUND (the account no longer holds its roster entry)"),
+    },
+)
 def update_me(body: UpdateMeRequest) -> MeOut:
     caller = caller_from_event(router.current_event.raw_event)
     return account_settings.update_language(
@@ -36,7 +44,15 @@ def update_me(body: UpdateMeRequest) -> MeOut:
     "/me/password",
     tags=TAGS,
     summary="Change the password (current password required; every session is signed out)",
-    responses={204: {"description": "Password changed"}},
+    responses={
+        **no_content("Password changed"),
+        **problems(
+            404,
+            429,
+            d400="VALIDATION_FAILED (password policy, SAME_PASSWORD) or CURRENT_PASSWORD_INVALID",
+            d404="MEMBER_NOT_FOUND (the account no longer holds its roster entry)",
+        ),
+    },
 )
 def change_password(body: ChangePasswordRequest) -> Response[str]:
     caller = caller_from_event(router.current_event.raw_event)
@@ -50,7 +66,15 @@ def change_password(body: ChangePasswordRequest) -> Response[str]:
     "/me/email",
     tags=TAGS,
     summary="Change the sign-in email: a code goes to the new address",
-    responses=answer(RegistrationResponse, 202, "Accepted"),
+    responses={
+        **answer(RegistrationResponse, 202, "Accepted"),
+        **problems(
+            404,
+            429,
+            d400="VALIDATION_FAILED (SAME_EMAIL included) or CURRENT_PASSWORD_INVALID",
+            d404="MEMBER_NOT_FOUND (the account no longer holds its roster entry)",
+        ),
+    },
 )
 def change_email(body: ChangeEmailRequest) -> Response[str]:
     caller = caller_from_event(router.current_event.raw_event)
@@ -64,7 +88,7 @@ def change_email(body: ChangeEmailRequest) -> Response[str]:
     "/me/email/confirm",
     tags=TAGS,
     summary="Confirm the new sign-in email with its code",
-    responses=answer(MeOut),
+    responses={**answer(MeOut), **problems(400, 429, d400="VALIDATION_FAILED, CODE_INVALID or CODE_EXPIRED")},
 )
 def confirm_email(body: ConfirmEmailRequest) -> MeOut:
     caller = caller_from_event(router.current_event.raw_event)

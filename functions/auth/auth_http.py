@@ -3,15 +3,9 @@ API Gateway request besides their pydantic body."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from auth_models import LogoutRequest
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import ValidationError
 
-from portal_common.api import field_errors_from_pydantic
-from portal_common.problems import Unauthorized, ValidationFailed
+from portal_common.problems import Unauthorized
 
 TAGS = ["Authentication"]
 
@@ -29,19 +23,3 @@ def cognito_username(router: Router) -> str:
     if not username:
         raise Unauthorized()
     return str(username)
-
-
-def logout_body(router: Router) -> LogoutRequest:
-    """Logout's body is optional: none (or blank) is an empty request; anything else is validated."""
-    raw = router.current_event.body
-    if not raw or not raw.strip():
-        return LogoutRequest()
-    try:
-        data: Any = json.loads(raw)
-        return LogoutRequest.model_validate(data if isinstance(data, dict) else {"_": data})
-    except json.JSONDecodeError:
-        raise ValidationFailed(
-            errors=field_errors_from_pydantic([{"type": "json_invalid", "loc": ("body",)}])
-        ) from None
-    except ValidationError as error:
-        raise ValidationFailed(errors=field_errors_from_pydantic([dict(e) for e in error.errors()])) from None

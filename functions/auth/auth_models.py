@@ -44,12 +44,37 @@ def _code(value: str) -> str:
     return value
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
-Password = Annotated[str, Field(max_length=256), AfterValidator(_password)]
-AnyPassword = Annotated[str, Field(min_length=1, max_length=256)]
-Code = Annotated[str, Field(max_length=16), AfterValidator(_code)]
+# The OpenAPI document says what the validators check (``json_schema_extra``: the validators keep
+# their own error codes, INVALID_EMAIL, PASSWORD_POLICY, INVALID_CODE).
+Email = Annotated[
+    str,
+    Field(max_length=320, json_schema_extra={"maxLength": 254, "pattern": _EMAIL.pattern}),
+    AfterValidator(_email),
+]
+Password = Annotated[
+    str,
+    Field(
+        max_length=256,
+        description=f"At least {PASSWORD_MIN_LENGTH} characters with a lower-case letter, an upper-case letter "
+        "and a digit",
+        json_schema_extra={
+            "minLength": PASSWORD_MIN_LENGTH,
+            "pattern": "^(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=[^0-9]*[0-9])",
+        },
+    ),
+    AfterValidator(_password),
+]
+# Strings are stripped before their length is checked: a blank one is empty (the document says so).
+_NOT_BLANK = {"pattern": r"\S"}
+AnyPassword = Annotated[str, Field(min_length=1, max_length=256, json_schema_extra=_NOT_BLANK)]
+Code = Annotated[
+    str,
+    Field(max_length=16, description="The 6-digit emailed code", json_schema_extra={"pattern": "^[0-9]{6}$"}),
+    AfterValidator(_code),
+]
 RosterNumber = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
-Session = Annotated[str, Field(min_length=1, max_length=200)]
+Session = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_NOT_BLANK)]
+Token = Annotated[str, Field(min_length=1, max_length=4096, json_schema_extra=_NOT_BLANK)]
 
 
 class RegisterRequest(InputModel):
@@ -116,13 +141,13 @@ class ResetRequest(InputModel):
 class RefreshRequest(InputModel):
     """``POST /v1/auth/token/refresh``."""
 
-    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    refresh_token: Token
 
 
 class LogoutRequest(InputModel):
     """``POST /v1/auth/logout`` (optional body: the refresh token to revoke)."""
 
-    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    refresh_token: Token | None = None
 
 
 class StatusResponse(OutputModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import auth_service
 from auth_http import TAGS, source_ip
-from auth_models import ConfirmRequest, EmailRequest, RegisterRequest, StatusResponse
+from auth_models import ConfirmRequest, EmailRequest, RegisterRequest, RegistrationResponse, StatusResponse
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from portal_common.api import respond
+from portal_common.api import answer, problems, respond
 
 router = Router()
 
@@ -17,7 +17,10 @@ router = Router()
     "/auth/register",
     tags=TAGS,
     summary="Register (roster identity + email + password)",
-    responses={202: {"description": "Verification code emailed"}},
+    responses={
+        **answer(RegistrationResponse, 202, "Verification code emailed"),
+        **problems(409, 429, d400="VALIDATION_FAILED (password policy included) or IDENTITY_NOT_VERIFIED"),
+    },
 )
 def register(body: RegisterRequest) -> Response[str]:
     registration = auth_service.register(
@@ -32,7 +35,12 @@ def register(body: RegisterRequest) -> Response[str]:
     return respond(registration, 202)
 
 
-@router.post("/auth/register/confirm", tags=TAGS, summary="Confirm the registration with the emailed code")
+@router.post(
+    "/auth/register/confirm",
+    tags=TAGS,
+    summary="Confirm the registration with the emailed code",
+    responses={**answer(StatusResponse), **problems(400, 429, d400="VALIDATION_FAILED, CODE_INVALID or CODE_EXPIRED")},
+)
 def confirm(body: ConfirmRequest) -> StatusResponse:
     return auth_service.confirm_registration(body.email, body.code, source_ip(router))
 
@@ -41,7 +49,7 @@ def confirm(body: ConfirmRequest) -> StatusResponse:
     "/auth/register/resend",
     tags=TAGS,
     summary="Send the registration code again (always 202)",
-    responses={202: {"description": "Accepted"}},
+    responses={**answer(StatusResponse, 202, "Accepted"), **problems(429)},
 )
 def resend_registration(body: EmailRequest) -> Response[str]:
     return respond(auth_service.resend_registration(body.email, source_ip(router)), 202)

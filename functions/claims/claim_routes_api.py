@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import claim_history
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from claim_submission import submit_claim
 from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
 
-from portal_common.api import answer, request_language, respond
+from portal_common.api import answer, problems, request_language, respond
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.identity import Caller, caller_from_event
@@ -60,10 +60,8 @@ def _idempotent_submit(table: str, dynamodb: Any) -> Any:
     return run
 
 
-def _idempotency_key() -> str:
-    headers = router.current_event.headers or {}
-    value = next((v for k, v in headers.items() if k.lower() == IDEMPOTENCY_HEADER.lower()), None)
-    if value is None or value == "":
+def _idempotency_key(value: str) -> str:
+    if value == "":
         raise invalid_field(IDEMPOTENCY_HEADER, "REQUIRED")
     if not _IDEMPOTENCY_KEY.match(value):
         raise invalid_field(IDEMPOTENCY_HEADER, "INVALID_IDEMPOTENCY_KEY")
@@ -76,13 +74,29 @@ def _idempotency_key() -> str:
     tags=["Claims"],
     responses={
         **answer(ClaimCreated, 201, "Claim accepted"),
-        409: {"description": "IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_REQUEST_IN_PROGRESS (retry after 1 s)"},
+        **problems(
+            404,
+            409,
+            d404="MEMBER_NOT_FOUND (the account has no roster entry)",
+            d409="IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_REQUEST_IN_PROGRESS (retry after 1 s)",
+        ),
     },
 )
-def post_claim(body: ClaimSubmission) -> Response[str]:
+def post_claim(
+    body: ClaimSubmission,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="8 to 128 visible ASCII characters (a UUID fits): the same key with the same body "
+            "answers the same claim; with another body 409 IDEMPOTENCY_KEY_REUSED",
+            json_schema_extra={"minLength": 8, "maxLength": 128, "pattern": "^[!-~]+$"},
+        ),
+    ],
+) -> Response[str]:
     """Medical, dental and drug claims. The same key with the same body answers the same claim."""
     who = caller_from_event(router.current_event.raw_event)
-    key = _idempotency_key()
+    key = _idempotency_key(idempotency_key)
     raw = router.current_event.json_body
     run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
     created: ClaimCreated = run(
@@ -94,7 +108,12 @@ def post_claim(body: ClaimSubmission) -> Response[str]:
     return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
 
 
-@router.get("/claims", summary="Claim history, newest first", tags=["Claims"], responses=answer(ClaimList))
+@router.get(
+    "/claims",
+    summary="Claim history, newest first",
+    tags=["Claims"],
+    responses={**answer(ClaimList), **problems(404, d404="MEMBER_NOT_FOUND (the account has no roster entry)")},
+)
 def get_claims(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
@@ -106,7 +125,10 @@ def get_claims(
 
 
 @router.get(
-    "/claims/<claimId>", summary="One claim with its status history", tags=["Claims"], responses=answer(ClaimDetail)
+    "/claims/<claimId>",
+    summary="One claim with its status history",
+    tags=["Claims"],
+    responses={**answer(ClaimDetail), **problems(404)},
 )
 def get_claim(claimId: str) -> ClaimDetail:
     """The claim as submitted, its status history and, once processed, its adjudication."""

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from claims_models import ClaimTypeList, ClaimTypeOut
 
-from portal_common.api import answer, request_language
+from portal_common.api import answer, problems, request_language
 from portal_common.claim_types import Category, claim_types
 from portal_common.identity import caller_from_event
 from portal_common.member_profile import load_member
@@ -18,7 +18,12 @@ from portal_common.problems import NotFound
 router = Router()
 
 
-@router.get("/claim-types", summary="Search claim types", tags=["Claim types"], responses=answer(ClaimTypeList))
+@router.get(
+    "/claim-types",
+    summary="Search claim types",
+    tags=["Claim types"],
+    responses={**answer(ClaimTypeList), **problems(404, d404="MEMBER_NOT_FOUND (the account has no roster entry)")},
+)
 def list_claim_types(
     q: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[Category | None, Query()] = None,
@@ -33,7 +38,7 @@ def list_claim_types(
     "/claim-types/<code>",
     summary="One claim type with its questions",
     tags=["Claim types"],
-    responses=answer(ClaimTypeOut),
+    responses={**answer(ClaimTypeOut), **problems(404, d404="No such claim type (or MEMBER_NOT_FOUND)")},
 )
 def get_claim_type(code: str) -> ClaimTypeOut:
     """A claim type rendered for the caller's plan (``covered`` says whether the plan pays it)."""

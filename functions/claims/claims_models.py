@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from portal_common.models import InputModel, IsoDate, Money, OutputModel, TreatmentAmount
+from portal_common.models import InputModel, IsoDate, Money, OutputModel, TreatmentAmount, WholeNumber
 from portal_common.patterns import DIN_PATTERN
 
 _PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
@@ -48,7 +48,7 @@ class ReceiptRequest(InputModel):
 
     file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1F\x7F/\\]+$")]
     content_type: ContentType
-    size_bytes: Annotated[int, Field(strict=True, ge=1, le=10 * 1024 * 1024)]
+    size_bytes: Annotated[WholeNumber, Field(ge=1, le=10 * 1024 * 1024)]
 
 
 class Treatment(InputModel):
@@ -57,7 +57,7 @@ class Treatment(InputModel):
     date_of_service: IsoDate
     amount: TreatmentAmount
     description: ShortText | None = None
-    quantity: Annotated[int, Field(strict=True, ge=1, le=999)] | None = None
+    quantity: Annotated[WholeNumber, Field(ge=1, le=999)] | None = None
     procedure_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,11}$")] | None = None
     # FDI two-digit tooth numbers: permanent 11-48, primary 51-85.
     tooth_number: Annotated[str, StringConstraints(pattern=r"^([1-4][1-8]|[5-8][1-5])$")] | None = None
@@ -71,7 +71,7 @@ class DrugDetails(InputModel):
     pharmacy_name: ShortText | None = None
     prescription_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$")] | None = None
     quantity: Annotated[Decimal, Field(gt=0, le=100000, max_digits=9, decimal_places=3)] | None = None
-    days_supply: Annotated[int, Field(strict=True, ge=1, le=365)] | None = None
+    days_supply: Annotated[WholeNumber, Field(ge=1, le=365)] | None = None
     # The pharmacist's dispensing fee included in each treatment amount (per fill): the claim
     # processor applies the plan's dispensing-fee cap to it (docs/adjudication.md).
     dispensing_fee: Money | None = None

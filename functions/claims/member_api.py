@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from portal_common.api import answer, request_language
+from portal_common.api import answer, problems, request_language
 from portal_common.identity import caller_from_event
 from portal_common.member_profile import MeOut, load_member, me_view
 
@@ -16,7 +16,10 @@ router = Router()
 
 
 @router.get(
-    "/me", summary="The signed-in member, their plan and covered persons", tags=["Member"], responses=answer(MeOut)
+    "/me",
+    summary="The signed-in member, their plan and covered persons",
+    tags=["Member"],
+    responses={**answer(MeOut), **problems(404, d404="MEMBER_NOT_FOUND (the account has no roster entry)")},
 )
 def get_me() -> MeOut:
     """Profile, plan and the persons covered under the certificate with their eligibility today."""

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from claims_models import ReceiptCreated, ReceiptOut, ReceiptRequest
 from receipt_service import receipt_status, start_upload
 
-from portal_common.api import answer, respond
+from portal_common.api import answer, problems, respond
 from portal_common.identity import caller_from_event
 
 router = Router()
@@ -25,7 +25,12 @@ def post_receipt(body: ReceiptRequest) -> Response[str]:
     return respond(start_upload(who.member_key, body.file_name, body.content_type, body.size_bytes), 201)
 
 
-@router.get("/receipts/<receiptId>", summary="A receipt's status", tags=["Receipts"], responses=answer(ReceiptOut))
+@router.get(
+    "/receipts/<receiptId>",
+    summary="A receipt's status",
+    tags=["Receipts"],
+    responses={**answer(ReceiptOut), **problems(404)},
+)
 def get_receipt_status(receiptId: str) -> ReceiptOut:
     """``PENDING_UPLOAD`` until the uploaded object is checked, then ``UPLOADED`` or ``REJECTED``."""
     return receipt_status(caller_from_event(router.current_event.raw_event).member_key, receiptId)

@@ -14,7 +14,7 @@ from drug_models import Coverage, Drug, DrugPage
 from drug_search import MAX_QUERY_LENGTH
 from drug_service import get_drug, search
 
-from portal_common.api import create_app, request_language
+from portal_common.api import answer, create_app, problems, request_language
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
 from portal_common.patterns import is_din
@@ -30,7 +30,7 @@ def _din(value: str) -> str:
     return value
 
 
-@app.get("/drugs", summary="Search drugs by name, ingredient or DIN", tags=["Drugs"])
+@app.get("/drugs", summary="Search drugs by name, ingredient or DIN", tags=["Drugs"], responses=answer(DrugPage))
 def search_drugs(
     q: Annotated[
         str,
@@ -48,16 +48,26 @@ def search_drugs(
     return search(q, limit, cursor, request_language(app))
 
 
-@app.get("/drugs/<din>", summary="One drug by DIN", tags=["Drugs"])
-def drug_by_din(din: Annotated[str, Path(max_length=32)]) -> Drug:
+@app.get(
+    "/drugs/<din>",
+    summary="One drug by DIN",
+    tags=["Drugs"],
+    responses={**answer(Drug), **problems(404, d404="DRUG_NOT_FOUND")},
+)
+def drug_by_din(din: Annotated[str, Path(max_length=32, json_schema_extra={"pattern": "^[0-9]{8}$"})]) -> Drug:
     """``404 DRUG_NOT_FOUND`` for an unknown DIN, ``400`` when it is not 8 digits."""
     caller_from_event(app.current_event.raw_event)
     return get_drug(_din(din), request_language(app))
 
 
-@app.get("/drugs/<din>/coverage", summary="Is this drug covered for this person", tags=["Drugs"])
+@app.get(
+    "/drugs/<din>/coverage",
+    summary="Is this drug covered for this person",
+    tags=["Drugs"],
+    responses={**answer(Coverage), **problems(404, d404="DRUG_NOT_FOUND, or no such person on the certificate")},
+)
 def drug_coverage(
-    din: Annotated[str, Path(max_length=32)],
+    din: Annotated[str, Path(max_length=32, json_schema_extra={"pattern": "^[0-9]{8}$"})],
     person_id: Annotated[str, Query(alias="personId", min_length=1, max_length=64)],
 ) -> Coverage:
     """For a person of the caller's certificate (anyone else's is ``404``), under their plan, today."""

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from provider_models import ProviderIn, ProviderList, ProviderOut
 from provider_service import add_member_provider, list_recent, search_providers
 
-from portal_common.api import answer, create_app, request_language, respond
+from portal_common.api import answer, create_app, problems, request_language, respond
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
 
@@ -61,7 +61,11 @@ def search(
     "/providers",
     summary="Add a provider (or get the existing identical one)",
     tags=["Providers"],
-    responses={**answer(ProviderOut, 201, "Created"), **answer(ProviderOut, 200, "Already in the directory")},
+    responses={
+        **answer(ProviderOut, 201, "Created"),
+        **answer(ProviderOut, 200, "Already in the directory"),
+        **problems(409, d409="PROVIDER_ADDITION_LIMIT (at most 25 additions a calendar year)"),
+    },
 )
 def post_provider(body: ProviderIn) -> Response[str]:
     """Validates the Canadian address and NANP phone; the same phone, type and name is never added twice.

@@ -97,3 +97,58 @@ def test_openapi_documents_every_route() -> None:
             operation = document["paths"].get(route.path, {}).get(route.method.lower())
             assert operation is not None, f"{route.method} {route.path} is not documented"
             assert bool(operation.get("security")) == route.authorized, f"{route.method} {route.path} security"
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    from tools.generate_openapi import OUTPUT
+
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    return [(method.upper(), path, op) for path, ops in document["paths"].items() for method, op in ops.items()]
+
+
+def test_openapi_declares_what_each_route_answers_and_nothing_else() -> None:
+    """No Powertools 422 (never answered), problems as application/problem+json with the shared
+    schema, 401 exactly where template.yaml protects, 415/413 where a body is taken, 204 bodiless."""
+    from tools.generate_openapi import OUTPUT
+
+    text = OUTPUT.read_text(encoding="utf-8")
+    assert '"422"' not in text
+    assert "HTTPValidationError" not in text
+    protected = {(r.method, r.path) for r in ROOT_SPEC.routes() if r.authorized}
+    for method, path, operation in _operations():
+        responses = operation["responses"]
+        where = f"{method} {path}"
+        assert ("401" in responses) == ((method, path) in protected or path.startswith("/auth/login")
+                                        or path == "/auth/token/refresh"), where  # fmt: skip
+        assert ("415" in responses) == ("requestBody" in operation), where
+        for status, response in responses.items():
+            if status >= "400":
+                problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                assert response["content"] == problem, where
+            elif status == "204":
+                assert "content" not in response, where
+            else:
+                assert list(response["content"]) == ["application/json"], where
+                assert response["content"]["application/json"]["schema"].get("$ref"), f"{where} {status} has no model"
+        names = [p.get("name") or p["$ref"] for p in operation["parameters"]]
+        assert "#/components/parameters/AcceptLanguage" in names, where
+
+
+def test_openapi_idempotency_key_and_field_constraints() -> None:
+    from tools.generate_openapi import OUTPUT
+
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    post_claim = document["paths"]["/claims"]["post"]
+    key = next(p for p in post_claim["parameters"] if p.get("name") == "Idempotency-Key")
+    assert key["in"] == "header"
+    assert key["required"] is True
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (8, 128)
+    schemas = document["components"]["schemas"]
+    register = schemas["RegisterRequest"]["properties"]
+    assert register["email"]["pattern"].startswith("^")
+    assert register["password"]["minLength"] == 10
+    assert schemas["ConfirmRequest"]["properties"]["code"]["pattern"] == "^[0-9]{6}$"
+    assert schemas["Treatment"]["properties"]["amount"]["type"] == "string"
+    assert document["paths"]["/auth/register"]["post"]["responses"]["202"]["content"]["application/json"]
+    assert set(document["paths"]["/auth/logout"]["post"]["responses"]) == {"204", "400", "401", "413", "415", "429"}
+    assert document["paths"]["/health"]["get"]["responses"].keys() == {"200"}

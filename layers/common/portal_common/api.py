@@ -3,6 +3,9 @@
 ``create_app()`` returns an ``APIGatewayRestResolver`` with pydantic validation on, whose exception
 handlers render every failure as an RFC 9457 problem in the caller's language:
 
+- a body that is not UTF-8 or not JSON within bounds -> ``400 VALIDATION_FAILED``, one sent with a
+  media type other than ``application/json`` -> ``415 UNSUPPORTED_MEDIA_TYPE``
+  (:mod:`portal_common.request_body`, before any route or validation runs);
 - pydantic / request validation errors -> ``400 VALIDATION_FAILED`` with one entry per bad field;
 - :class:`~portal_common.problems.DomainError` -> its own status and code;
 - an unknown route -> ``404 NOT_FOUND``; anything else -> ``500 INTERNAL_ERROR`` (logged, no details).
@@ -21,13 +24,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from portal_common.config import get_settings
 from portal_common.i18n import negotiate
 from portal_common.models import OutputModel
 from portal_common.problems import PROBLEM_CONTENT_TYPE, DomainError, FieldError, ValidationFailed
+from portal_common.request_body import screen
 
 # pydantic error types -> our stable field error codes (the catalogue has a message for each).
 _PYDANTIC_CODES = {
@@ -74,6 +80,9 @@ _SAFE_CTX = ("min_length", "max_length", "ge", "gt", "le", "lt", "expected", "li
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``("body", "treatments", 1, "amount")`` -> ``treatments[1].amount``."""
     parts = list(loc)
+    if len(parts) == 2 and parts[0] in ("header", "headers"):
+        # Powertools reports header names lower-cased: say them as the contract spells them.
+        return "-".join(word.capitalize() for word in str(parts[1]).split("-"))
     if parts and parts[0] in ("body", "query", "path", "header", "headers", "cookie"):
         parts = parts[1:]
     path = ""
@@ -120,6 +129,47 @@ def request_id(app: BaseRouter) -> str | None:
 def answer(model: type[OutputModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
     """A route's ``responses=`` entry: ``status`` answers a body of ``model`` (OpenAPI document)."""
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+# What each problem status means, as the OpenAPI document says it (codes in the contract).
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Invalid input: VALIDATION_FAILED (one entry per bad field) or the route's own code",
+    401: "Missing or invalid ID token, or the route's own sign-in refusal",
+    403: "Refused for the state of the caller's own account",
+    404: "Not found, or not the caller's (never 403)",
+    409: "Conflict with the current state",
+    413: "The request body exceeds 10 MB (API Gateway)",
+    415: "UNSUPPORTED_MEDIA_TYPE: send the body as application/json (UTF-8)",
+    429: "TOO_MANY_REQUESTS: wait Retry-After seconds",
+}
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problems(*statuses: int, **descriptions: str) -> dict[int, Any]:
+    """The problems a route can answer, for its ``responses=`` (OpenAPI document).
+
+    ``responses={**answer(ClaimCreated, 201), **problems(404, 409)}``. Name only what the route
+    itself raises: ``tools/generate_openapi`` adds what every route of a kind answers (``400`` when
+    it takes input, ``415``/``413`` when it takes a body, ``401`` when template.yaml protects it).
+    A code's own wording: ``problems(409, d409="IDEMPOTENCY_KEY_REUSED")``.
+    """
+    out: dict[int, Any] = {}
+    for status in statuses:
+        response: dict[str, Any] = {
+            "description": descriptions.get(f"d{status}", PROBLEM_DESCRIPTIONS[status]),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+            }
+        out[status] = response
+    return out
+
+
+def no_content(description: str) -> dict[int, Any]:
+    """A ``204`` answer (no body) for ``responses=``."""
+    return {204: {"description": description, "content": {}}}
 
 
 def to_json(body: Any) -> str:
@@ -170,6 +220,20 @@ def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware
     return response
 
 
+class _ScreenedBody(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation (which runs first on every route), preceded by the body's
+    screening (:func:`portal_common.request_body.screen`): bad bytes, a wrong media type or a
+    hostile JSON document are a ``400``/``415`` problem, never a ``500``."""
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        event = app.current_event
+        has_body, parsed = screen(event.raw_event)
+        # Powertools caches these on the event: give it the checked text and value.
+        event.__dict__["decoded_body"] = event.raw_event.get("body")
+        event.__dict__["json_body"] = parsed if has_body else None
+        return super().handler(app, next_middleware)
+
+
 def create_app(
     logger: Logger,
     *,
@@ -190,6 +254,8 @@ def create_app(
     )
     app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=to_json)
     app.use(middlewares=[_common_headers])
+    # Powertools runs its request validation before any middleware: screen the body just before it.
+    app._request_validation_middleware = _ScreenedBody()
 
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response[str]:

@@ -123,6 +123,7 @@ def _within_line_maximum(value: Decimal) -> Decimal:
     return value
 
 
+# What the OpenAPI document says of money sent to the API (the validators check exactly this).
 _MONEY_SCHEMA = {"type": "string", "pattern": MONEY_PATTERN_TEXT, "examples": ["85.00"]}
 
 Money = Annotated[
@@ -133,14 +134,19 @@ Money = Annotated[
 ]
 """Money as the contract writes it: ``"85.00"`` in and out (ASCII digits), ``Decimal`` inside."""
 
-PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+_POSITIVE_MONEY_SCHEMA = {**_MONEY_SCHEMA, "pattern": r"^(?=[0-9.]*[1-9])[0-9]{1,7}(\.[0-9]{1,2})?$"}
+PositiveMoney = Annotated[
+    Money,
+    AfterValidator(_positive),
+    WithJsonSchema({**_POSITIVE_MONEY_SCHEMA, "description": "Greater than 0"}, mode="validation"),
+]
 
 TreatmentAmount = Annotated[
     PositiveMoney,
     AfterValidator(_within_line_maximum),
     WithJsonSchema(
         {
-            **_MONEY_SCHEMA,
+            **_POSITIVE_MONEY_SCHEMA,
             "description": f"Greater than 0.00 and at most {money_to_str(MAX_TREATMENT_AMOUNT)} (one treatment line).",
         },
         mode="validation",
@@ -148,5 +154,18 @@ TreatmentAmount = Annotated[
 ]
 """The amount of one treatment line: more than zero, at most ``MAX_TREATMENT_AMOUNT``."""
 
-IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate = Annotated[
+    date, BeforeValidator(_parse_date), WithJsonSchema({"type": "string", "format": "date"}, mode="validation")
+]
 """A strict ``YYYY-MM-DD`` date."""
+
+
+def _whole(value: Any) -> Any:
+    """``3.0`` is the integer 3 (JSON Schema says so); ``3.5``, ``"3"`` or ``true`` stay refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
+"""A JSON integer: a number with no fraction (``3`` or ``3.0``), never a string or a boolean."""

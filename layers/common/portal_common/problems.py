@@ -129,3 +129,35 @@ class TooManyRequests(DomainError):
 def invalid_field(field_path: str, code: str, **params: Any) -> ValidationFailed:
     """Shortcut for a single-field ``400 VALIDATION_FAILED``."""
     return ValidationFailed(errors=[FieldError(field_path, code, params)])
+
+
+# ---------------------------------------------------------------- the document's schema (OpenAPI)
+def problem_schemas() -> dict[str, Any]:
+    """The ``Problem`` and ``ProblemFieldError`` component schemas of the OpenAPI document."""
+    field_error = {
+        "type": "object",
+        "title": "ProblemFieldError",
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": "string", "description": "Path of the bad field, e.g. treatments[1].amount"},
+            "code": {"type": "string", "description": "Stable machine code (REQUIRED, TOO_LONG...)"},
+            "message": {"type": "string", "description": "In the caller's language"},
+        },
+    }
+    problem = {
+        "type": "object",
+        "title": "Problem",
+        "description": "RFC 9457 problem document, in the caller's language (Accept-Language).",
+        "required": ["type", "title", "status", "code"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "description": "Stable machine code (upper snake case)"},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ProblemFieldError"}},
+            "requestId": {"type": ["string", "null"]},
+        },
+        "additionalProperties": True,
+    }
+    return {"Problem": problem, "ProblemFieldError": field_error}

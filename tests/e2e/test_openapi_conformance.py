@@ -1,0 +1,85 @@
+"""The served OpenAPI document is exact: schemathesis, with all its checks, over every operation,
+with and without a member's token, against a local stack of its own (its fuzzing trips the
+sign-in throttles of 127.0.0.1, which would slow the other journeys of the session).
+
+Bounded in time: ``SCHEMATHESIS_MAX_EXAMPLES`` cases per operation (default 12) and
+``SCHEMATHESIS_MAX_TIME`` seconds per run (default 150). The rules the document cannot say are in
+``tests/e2e/schemathesis.toml``, each with its reason. Run it alone with
+``.venv/bin/python -m pytest tests/e2e/test_openapi_conformance.py -q``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LocalStackProcess
+
+HERE = Path(__file__).parent
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12")
+MAX_TIME = os.environ.get("SCHEMATHESIS_MAX_TIME", "150")
+MEMBER = "david.chen@example.com"
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    process = LocalStackProcess(tmp_path_factory.mktemp("schemathesis-stack"))
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+def run_schemathesis(stack: LocalStackProcess, workdir: Path, *headers: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
+        "run",
+        f"{stack.url}/v1/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--max-time",
+        MAX_TIME,
+        "--seed",
+        "20261130",
+        "--workers",
+        "1",
+        "--no-shrink",
+        "--output-truncate",
+        "true",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(workdir),
+    ]
+    for header in headers:
+        command += ["--header", header]
+    return subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=int(MAX_TIME) + 300, check=False
+    )
+
+
+def _assert_clean(stack: LocalStackProcess, result: subprocess.CompletedProcess[str]) -> None:
+    document = stack.get("/v1/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
+    assert result.returncode == 0, f"schemathesis found failures:\n{result.stdout[-20000:]}\n{result.stderr[-3000:]}"
+    assert f"Tested: {operations}" in result.stdout, result.stdout[-6000:]
+
+
+def test_schemathesis_with_a_members_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
+    token = own_stack.sign_in(MEMBER)["idToken"]
+    _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path, f"Authorization: Bearer {token}"))
+
+
+def test_schemathesis_without_a_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
+    _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path))
