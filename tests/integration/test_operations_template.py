@@ -215,13 +215,14 @@ def test_grants_are_narrow() -> None:
             if a.startswith("dynamodb:")
         }
         assert granted == actions, logical_id
-    # PostConfirmation may update attributes of this stack's pool only.
+    # PostConfirmation may update attributes (the roster link) and sign out (after a reset) on this
+    # stack's pool only.
     grant = resources["PostConfirmationUserPoolPolicy"]["Properties"]
     assert grant["Roles"] == [{"Ref": "PostConfirmationFunctionRole"}]
     assert grant["PolicyDocument"]["Statement"] == [
         {
             "Effect": "Allow",
-            "Action": ["cognito-idp:AdminUpdateUserAttributes"],
+            "Action": ["cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminUserGlobalSignOut"],
             "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]},
         }
     ]
