@@ -4,7 +4,7 @@ Cognito gives CreateAuthChallenge 5 s and calls it again, with the same ``reques
 when it times out or fails. Without a record, each call would email a new code. The first call of
 a round claims it with one conditional ``PutItem`` in the members table before emailing:
 
-- ``PK=SIGNIN#<hash of the user name>``, ``SK=ROUND#<hash of the session history>`` (the history
+- ``PK=AUTHROUND#<hash of the user name>``, ``SK=ROUND#<hash of the session history>`` (the history
   carries the previous challenge's salted code hash, so every later round of a sign-in has its own
   key); the item holds the issued code's challenge metadata (salt and hash, never the code),
   ``state`` (``SENDING``, ``SENT`` or ``FAILED``), ``claimedAt`` and ``expiresAt`` (TTL);
@@ -14,7 +14,8 @@ a round claims it with one conditional ``PutItem`` in the members table before e
   first code round after the password step);
 - a call that loses the claim reads the item (consistent read) and answers with the same challenge
   (same salt and hash, so the code already emailed is the one Verify accepts): no second email,
-  never two valid codes.
+  never two valid codes. Cognito's event has no sign-in id, so a new sign-in by the same user
+  within ``ROUND_SECONDS`` also gets the code already emailed (still valid), not a second email.
 
 Costs per new code: one ``PutItem`` and one ``UpdateItem`` (plus a ``GetItem`` on a retry).
 """
@@ -36,7 +37,7 @@ from portal_common.dynamo import get_item, is_conditional_failure, to_attr
 SEND_LEASE_SECONDS = 15
 # Cognito's retries of one round arrive within seconds (5 s each, at most 3 calls); a claim older
 # than this belongs to an earlier sign-in and is replaced.
-ROUND_SECONDS = 60
+ROUND_SECONDS = 20
 
 
 def round_key(username: str, session: list[Any]) -> dict[str, str]:
@@ -50,7 +51,7 @@ def round_key(username: str, session: list[Any]) -> dict[str, str]:
         separators=(",", ":"),
     )
     user = hashlib.sha256(username.encode()).hexdigest()[:32]
-    return {"PK": f"SIGNIN#{user}", "SK": f"ROUND#{hashlib.sha256(history.encode()).hexdigest()[:32]}"}
+    return {"PK": f"AUTHROUND#{user}", "SK": f"ROUND#{hashlib.sha256(history.encode()).hexdigest()[:32]}"}
 
 
 def claim(key: dict[str, str], issued: IssuedCode, now: int) -> IssuedCode | None:
