@@ -14,8 +14,12 @@ a round claims it with one conditional ``PutItem`` in the members table before e
   first code round after the password step);
 - a call that loses the claim reads the item (consistent read) and answers with the same challenge
   (same salt and hash, so the code already emailed is the one Verify accepts): no second email,
-  never two valid codes. Cognito's event has no sign-in id, so a new sign-in by the same user
-  within ``ROUND_SECONDS`` also gets the code already emailed (still valid), not a second email.
+  never two valid codes.
+
+Cognito's event has no sign-in id: the BFF sends a random ``attempt`` id in the client metadata of
+the password step (Cognito passes it to this trigger, retries included), so each BFF sign-in has its
+own first round. A direct Cognito caller without it shares the first-round key of the user: a new
+sign-in within ``ROUND_SECONDS`` gets the code already emailed (still valid), not a second email.
 
 Costs per new code: one ``PutItem`` and one ``UpdateItem`` (plus a ``GetItem`` on a retry).
 """
@@ -40,16 +44,16 @@ SEND_LEASE_SECONDS = 15
 ROUND_SECONDS = 20
 
 
-def round_key(username: str, session: list[Any]) -> dict[str, str]:
-    """The item key of this challenge round: the user and the exact history Cognito sent."""
-    history = json.dumps(
-        [
-            [entry.get("challengeName"), entry.get("challengeResult"), entry.get("challengeMetadata")]
-            for entry in session
-            if isinstance(entry, dict)
-        ],
-        separators=(",", ":"),
-    )
+def round_key(username: str, session: list[Any], client_metadata: dict[str, Any] | None = None) -> dict[str, str]:
+    """The item key of this challenge round: the user, the exact history Cognito sent and the
+    sign-in's ``attempt`` id (client metadata the BFF sends with the password step)."""
+    attempt = str((client_metadata or {}).get("attempt") or "")[:64]
+    steps = [
+        [entry.get("challengeName"), entry.get("challengeResult"), entry.get("challengeMetadata")]
+        for entry in session
+        if isinstance(entry, dict)
+    ]
+    history = json.dumps([attempt, steps], separators=(",", ":"))
     user = hashlib.sha256(username.encode()).hexdigest()[:32]
     return {"PK": f"AUTHROUND#{user}", "SK": f"ROUND#{hashlib.sha256(history.encode()).hexdigest()[:32]}"}
 

@@ -70,7 +70,9 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
         )
         # Cognito retries this trigger with the same session: only the call that claims the round
         # emails; a retry answers with the code already issued (signin_round).
-        key = signin_round.round_key(event.user_name or "", event["request"].get("session") or [])
+        key = signin_round.round_key(
+            event.user_name or "", event["request"].get("session") or [], event.request.client_metadata
+        )
         already = signin_round.claim(key, issued, now)
         if already is not None:
             issued = already

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -187,6 +188,12 @@ def test_a_cognito_retry_of_the_same_round_emails_nothing(seeded: Any) -> None:
     other["userName"] = "another-user"
     trigger_create_auth_challenge.lambda_handler(other, Context())
     assert len(_sent_messages()) == before + 2
+    # A new BFF sign-in of the same user (its own attempt id), retried once: one more email.
+    again = sample("create_auth_challenge", env)
+    again["request"]["clientMetadata"] = {"attempt": "0f" * 16}
+    trigger_create_auth_challenge.lambda_handler(copy.deepcopy(again), Context())
+    trigger_create_auth_challenge.lambda_handler(again, Context())
+    assert len(_sent_messages()) == before + 3
 
 
 def test_concurrent_retries_of_one_round_send_one_email(seeded: Any) -> None:
