@@ -12,10 +12,17 @@ patient covered on the date of service -> filing limit (and post-termination win
 covered by the plan -> referral -> drug rules (schedule, exclusions, prior authorization) ->
 frequency limit; then the amounts: lowest cost alternative and dispensing-fee cap (drugs) ->
 reasonable-and-customary (per-visit) maximum -> deductible (person and family, per benefit year) ->
-coinsurance -> maximums (per benefit per benefit year, shared maximum per benefit year or rolling
-24 months, annual drug maximum). Lines are taken in order of date of service, so an earlier service
-uses the maximums first. Money is ``Decimal`` rounded to the cent; on every line
-``0 <= paid <= eligible <= claimed``.
+coinsurance -> coordination of benefits (what the provincial plan or another insurer already paid,
+:mod:`claim_coordination`: this plan pays the lesser of its first-payer payment and the eligible
+amount minus what the others paid) -> maximums (per benefit per benefit year, shared maximum per
+benefit year or rolling 24 months, annual drug maximum; only what this plan pays counts). Lines are
+taken in order of date of service, so an earlier service uses the maximums first. Money is
+``Decimal`` rounded to the cent; on every line ``0 <= paid <= eligible <= claimed`` and
+``paid + paid by the other payers <= claimed``.
+
+When this plan pays second and the member says the first payer was not billed, nothing is paid and
+nothing is counted: the result's status is ``PENDING_INFORMATION`` and ``information_needed`` says
+what to ask the member for (``OTHER_PAYER_STATEMENT_REQUIRED``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,14 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from claim_coordination import (
+    OTHER_PAYER_STATEMENT_REQUIRED,
+    OtherPayments,
+    allocate_other_payments,
+    statement_required,
+    truthy,
+)
+
 from portal_common.claim_types import DRUG_CODE
 from portal_common.i18n import ENGLISH, translate
 from portal_common.members import Member, eligibility_on
@@ -36,7 +51,7 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 FAMILY = "FAMILY"
 
-Status = Literal["PAID", "PARTIALLY_PAID", "DENIED"]
+Status = Literal["PAID", "PARTIALLY_PAID", "DENIED", "PENDING_INFORMATION"]
 
 # Line codes that deny the line outright (nothing is eligible).
 DENIAL_CODES = frozenset(
@@ -348,6 +363,8 @@ class Adjudication:
     status: Status
     usage: Usage
     changed: UsageKeys
+    # What the member must send before this plan can pay (``status == "PENDING_INFORMATION"``).
+    information_needed: tuple[str, ...] = ()
 
     @property
     def total_paid(self) -> Decimal:
@@ -359,14 +376,6 @@ class Adjudication:
 
 
 # ----------------------------------------------------------------------------- the rules
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "yes", "oui", "y", "o", "1"}
-    return False
 
 
 def _coverage_end(member: Member, person_id: str) -> date | None:
@@ -408,7 +417,7 @@ def _denial(
     rule = plan.rule_for(claim.claim_type)
     if rule is None:
         return Step("SERVICE_NOT_COVERED")
-    if rule.referral_required and not _truthy(claim.answers.get("referral")):
+    if rule.referral_required and not truthy(claim.answers.get("referral")):
         return Step("REFERRAL_REQUIRED")
     return None
 
@@ -527,6 +536,7 @@ def _adjudicate_line(
     treatment: Treatment,
     ruling: DrugRuling | None,
     usage: Usage,
+    others: OtherPayments | None = None,
 ) -> Line:
     claimed = cents(treatment.amount)
     line = Line(treatment.index, treatment.date_of_service, claimed)
@@ -561,10 +571,36 @@ def _adjudicate_line(
     payable = cents(after_deductible * percent / 100)
     if percent < 100 and after_deductible > ZERO:
         line.steps.append(Step("COINSURANCE", {"percent": str(percent)}))
+    payable = _coordinate(line, payable, others or OtherPayments())
     line.paid = _apply_maximums(plan, claim, year, on, payable, usage, line)
     if not line.steps:
         line.steps.append(Step("PAID_IN_FULL"))
     return line
+
+
+def _coordinate(line: Line, payable: Decimal, others: OtherPayments) -> Decimal:
+    """Second payer: the lesser of the first-payer payment and the eligible amount minus what the
+    other payers paid on this line (the maximums then only count what this plan pays)."""
+    if others.total <= ZERO:
+        return payable
+    for code, amount in (("PROVINCIAL_PLAN_PAID", others.provincial), ("OTHER_INSURER_PAID", others.other_insurer)):
+        if amount > ZERO:
+            line.steps.append(Step(code, {"amount": str(cents(amount))}))
+    rest = max(line.eligible - others.total, ZERO)
+    if rest < payable:
+        line.steps.append(Step("COORDINATION_BALANCE", {"amount": str(cents(rest))}))
+        return cents(rest)
+    return payable
+
+
+def _held_lines(claim: ClaimToAdjudicate) -> list[Line]:
+    """The lines of a claim held for the first payer's statement: nothing paid yet."""
+    lines = []
+    for treatment in sorted(claim.treatments, key=lambda t: (t.date_of_service, t.index)):
+        line = Line(treatment.index, treatment.date_of_service, cents(treatment.amount))
+        line.steps.append(Step(OTHER_PAYER_STATEMENT_REQUIRED))
+        lines.append(line)
+    return lines
 
 
 def claim_status(lines: list[Line]) -> Status:
@@ -584,11 +620,23 @@ def adjudicate(
     """Adjudicate ``claim``; ``usage`` is not modified (the result carries the updated copy).
 
     ``member`` is ``None`` when the certificate is no longer on file: every line is then denied.
+    Coordination of benefits reads the claim's answers and the certificate (the patient's
+    relationship, the member's and the spouse's birthdays): see :mod:`claim_coordination`.
     """
     before = copy.deepcopy(usage)
     after = copy.deepcopy(usage)
+    if statement_required(member, claim.patient_id, claim.answers):
+        empty = UsageKeys(frozenset(), frozenset(), frozenset())
+        return Adjudication(
+            lines=_held_lines(claim),
+            status="PENDING_INFORMATION",
+            usage=after,
+            changed=empty,
+            information_needed=(OTHER_PAYER_STATEMENT_REQUIRED,),
+        )
+    others = allocate_other_payments([(t.index, cents(t.amount)) for t in claim.treatments], claim.answers)
     order = sorted(claim.treatments, key=lambda t: (t.date_of_service, t.index))
-    lines = [_adjudicate_line(plan, member, claim, t, ruling, after) for t in order]
+    lines = [_adjudicate_line(plan, member, claim, t, ruling, after, others.get(t.index)) for t in order]
     return Adjudication(lines=lines, status=claim_status(lines), usage=after, changed=_changed(before, after))
 
 
