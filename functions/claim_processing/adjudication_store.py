@@ -31,6 +31,7 @@ from portal_common.claim_records import (
     AdjudicationLineRecord,
     AdjudicationRecord,
     ClaimRecord,
+    InformationRequestRecord,
     StepRecord,
 )
 from portal_common.config import get_settings
@@ -148,13 +149,22 @@ def adjudication_record(result: Adjudication, at: str) -> AdjudicationRecord:
 # ----------------------------------------------------------------------------- claim transitions
 
 
-def transition(claim: ClaimRecord, new_status: str, at: str, *, pending_reason: str | None = None) -> ClaimRecord:
+def transition(
+    claim: ClaimRecord,
+    new_status: str,
+    at: str,
+    *,
+    pending_reason: str | None = None,
+    information_requests: list[InformationRequestRecord] | None = None,
+) -> ClaimRecord:
     """Move the claim to ``new_status`` if nobody changed it since it was read; returns the claim as
-    stored now.
+    stored now. ``information_requests`` (when given) replaces the claim's list.
 
     Raises :class:`ConcurrentUpdate` when the claim's status or version changed meanwhile.
     """
-    update = claim.transition_update(new_status, at, pending_reason=pending_reason)
+    update = claim.transition_update(
+        new_status, at, pending_reason=pending_reason, information_requests=information_requests
+    )
     try:
         response = client("dynamodb").update_item(TableName=_table(), **update, ReturnValues="ALL_NEW")
     except ClientError as error:

@@ -1,8 +1,15 @@
 """Processing of one submitted claim: the claim's own state machine around adjudication.
 
 ``SUBMITTED -> IN_REVIEW -> PAID | PARTIALLY_PAID | DENIED``, or ``IN_REVIEW -> PENDING_INFORMATION``
-when a receipt is rejected or still not uploaded (a later event for the claim re-examines it:
-``PENDING_INFORMATION -> IN_REVIEW``). Every transition is a conditional write on the status and
+with information requests on the claim (``informationRequests``): one ``RECEIPT_REJECTED`` or
+``RECEIPT_REQUIRED`` per receipt rejected or still not uploaded, or ``OTHER_PAYER_STATEMENT_REQUIRED``
+when adjudication says this plan pays second and the first payer was not billed (coordination of
+benefits, ``claim_coordination``). The member answers (``POST /v1/claims/{id}/information``): the
+claim goes back to ``SUBMITTED``, its requests ``FULFILLED``, and ``ClaimSubmitted`` brings it here
+again. A receipt whose request was fulfilled (replaced by the member's answer) no longer holds the
+claim. A later event for a claim held only by receipts re-examines it
+(``PENDING_INFORMATION -> IN_REVIEW`` once they are fine); a claim waiting for the other payer's
+statement waits for the member's answer. Every transition is a conditional write on the status and
 version that were read, so a replayed or duplicated event never pays twice:
 
 - a claim already in a final status is only re-notified if its notification was not recorded;
@@ -26,12 +33,21 @@ from dataclasses import dataclass, field
 
 import adjudication_store as store
 from claim_adjudication import DrugRuling, adjudicate, usage_keys
+from claim_coordination import OTHER_PAYER_STATEMENT_REQUIRED
 from claim_drug_ruling import drug_ruling
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
 from portal_common import clock, metrics
 from portal_common.claim_events import ClaimSubmittedV1
-from portal_common.claim_records import FINAL_STATUSES, PENDING_INFORMATION, ClaimRecord
+from portal_common.claim_records import (
+    FINAL_STATUSES,
+    FULFILLED,
+    OPEN,
+    PENDING_INFORMATION,
+    ClaimRecord,
+    InformationRequestRecord,
+)
+from portal_common.ids import sortable_id
 from portal_common.log import get_logger
 from portal_common.members import Member, get_member
 from portal_common.plans import Plan, get_plan
@@ -107,12 +123,13 @@ def process_claim(
         status = claim.status
         if status in FINAL_STATUSES or (status == PENDING_INFORMATION and changes):
             return _finish(claim, member, changes, notifier, attempts, replay=not changes)
-        if status == PENDING_INFORMATION and _pending_reason(claim) is not None:
+        if status == PENDING_INFORMATION and _still_waiting(claim):
             return _finish(claim, member, changes, notifier, attempts, replay=True)  # still waiting
         try:
             if status in {"SUBMITTED", PENDING_INFORMATION}:
                 at = now()
-                claim = store.transition(claim, "IN_REVIEW", at)
+                requests = _receipt_requests_fulfilled(claim, at) if status == PENDING_INFORMATION else None
+                claim = store.transition(claim, "IN_REVIEW", at, information_requests=requests)
                 changes.append(StatusChange(status, "IN_REVIEW", at))
                 continue
             if status != "IN_REVIEW":
@@ -120,9 +137,9 @@ def process_claim(
             pending = _pending_reason(claim)
             if pending is not None:
                 at = now()
-                claim = store.transition(claim, PENDING_INFORMATION, at, pending_reason=pending)
+                reason, requests = pending
+                claim = _hold(claim, reason, requests, at)
                 changes.append(StatusChange("IN_REVIEW", PENDING_INFORMATION, at))
-                metrics.count("claim-processing", "ClaimsProcessed", status=PENDING_INFORMATION)
                 continue
             if member is None:
                 member = _member_of(claim)
@@ -132,7 +149,8 @@ def process_claim(
             at = now()
             claim = _adjudicate_and_commit(claim, member, at)
             changes.append(StatusChange("IN_REVIEW", claim.status, at))
-            _count_processed(claim)
+            if claim.status != PENDING_INFORMATION:
+                _count_processed(claim)
         except store.ConcurrentUpdate:
             # Someone else moved the claim, or a running total changed: read again.
             claim = None
@@ -156,14 +174,61 @@ def _check_matches(claim: ClaimRecord, expected: ClaimSubmittedV1 | None) -> Non
         raise ClaimMismatch("event patientId does not match the claim")
 
 
-def _pending_reason(claim: ClaimRecord) -> str | None:
-    """Why the claim cannot be adjudicated yet: a receipt rejected, or not uploaded."""
-    statuses = store.receipt_statuses(claim)
-    if any(s == REJECTED for s in statuses.values()):
-        return "RECEIPT_REJECTED"
-    if any(s != UPLOADED for s in statuses.values()):
-        return "RECEIPT_MISSING"
-    return None
+def _replaced_receipts(claim: ClaimRecord) -> set[str]:
+    """Receipts whose request the member fulfilled (they answered with another document)."""
+    return {r.receipt_id for r in claim.information_requests if r.receipt_id and r.status == FULFILLED}
+
+
+def _pending_reason(claim: ClaimRecord) -> tuple[str, list[tuple[str, str]]] | None:
+    """Why the claim cannot be adjudicated yet (a receipt rejected, or not uploaded), with one
+    ``(code, receiptId)`` request per receipt concerned; ``None`` when every receipt is fine."""
+    replaced = _replaced_receipts(claim)
+    statuses = {rid: s for rid, s in store.receipt_statuses(claim).items() if rid not in replaced}
+    requests = [
+        ("RECEIPT_REJECTED" if s == REJECTED else "RECEIPT_REQUIRED", rid)
+        for rid, s in statuses.items()
+        if s != UPLOADED
+    ]
+    if not requests:
+        return None
+    reason = "RECEIPT_REJECTED" if any(code == "RECEIPT_REJECTED" for code, _ in requests) else "RECEIPT_MISSING"
+    return reason, requests
+
+
+def _still_waiting(claim: ClaimRecord) -> bool:
+    """A ``PENDING_INFORMATION`` claim that an event (a replay) must leave alone: it waits for the
+    other payer's statement, or a receipt is still not fine."""
+    if any(r.code == OTHER_PAYER_STATEMENT_REQUIRED for r in claim.open_requests()):
+        return True
+    return _pending_reason(claim) is not None
+
+
+def _receipt_requests_fulfilled(claim: ClaimRecord, at: str) -> list[InformationRequestRecord] | None:
+    """The claim's requests with the open receipt requests fulfilled (the receipts are fine now)."""
+    if not any(r.receipt_id for r in claim.open_requests()):
+        return None
+    return [
+        r.model_copy(update={"status": FULFILLED, "fulfilled_at": at}) if r.status == OPEN and r.receipt_id else r
+        for r in claim.information_requests
+    ]
+
+
+def _hold(claim: ClaimRecord, reason: str, wanted: list[tuple[str, str | None]], at: str) -> ClaimRecord:
+    """``IN_REVIEW -> PENDING_INFORMATION`` with one open request per ``(code, receiptId)`` (the
+    member is then e-mailed by :func:`_finish`, like any transition)."""
+    requests = [
+        InformationRequestRecord(request_id=sortable_id("q_"), code=code, requested_at=at, receipt_id=receipt_id)
+        for code, receipt_id in wanted
+    ]
+    held = store.transition(
+        claim,
+        PENDING_INFORMATION,
+        at,
+        pending_reason=reason,
+        information_requests=[*claim.information_requests, *requests],
+    )
+    metrics.count("claim-processing", "ClaimsProcessed", status=PENDING_INFORMATION)
+    return held
 
 
 def _member_of(claim: ClaimRecord) -> Member | None:
@@ -186,6 +251,9 @@ def _adjudicate_and_commit(claim: ClaimRecord, member: Member | None, at: str) -
         ruling = drug_ruling(plan, to_adjudicate)
     usage = store.read_usage(claim.member_key, usage_keys(plan, to_adjudicate))
     result = adjudicate(plan, member, to_adjudicate, usage, ruling)
+    if result.status == PENDING_INFORMATION:  # this plan pays second: the first payer's statement first
+        logger.info("claim held for information", extra={"claimId": claim.claim_id})
+        return _hold(claim, OTHER_PAYER_STATEMENT_REQUIRED, [(code, None) for code in result.information_needed], at)
     committed = store.commit_adjudication(claim, result, at)
     logger.info(
         "claim adjudicated",

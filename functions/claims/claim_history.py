@@ -20,14 +20,16 @@ from claims_models import (
     ClaimList,
     ClaimSummary,
     DrugOut,
+    InformationRequestOut,
     PatientRef,
     ProviderRef,
     StatusChange,
     TreatmentOut,
 )
 
-from portal_common.claim_records import AdjudicationRecord, ClaimRecord, DrugRecord
+from portal_common.claim_records import AdjudicationRecord, ClaimRecord, DrugRecord, InformationRequestRecord
 from portal_common.claim_types import claim_types
+from portal_common.i18n import translate
 from portal_common.members import Member
 from portal_common.models import money_to_str
 from portal_common.pagination import decode_cursor, encode_cursor
@@ -96,6 +98,18 @@ def detail(member: Member, claim_id: str, lang: str) -> ClaimDetail:
         additional_info=claim.additional_info or None,
         status_history=[StatusChange(status=h.status, at=h.at) for h in claim.status_history],
         adjudication=_adjudication(claim.adjudication, lang) if claim.adjudication is not None else None,
+        information_requests=[_information_request(r, lang) for r in claim.information_requests],
+    )
+
+
+def _information_request(request: InformationRequestRecord, lang: str) -> InformationRequestOut:
+    return InformationRequestOut(
+        request_id=request.request_id,
+        code=request.code,  # type: ignore[arg-type]
+        message=translate(f"informationRequest.{request.code}", lang),
+        receipt_id=request.receipt_id,
+        status=request.status,  # type: ignore[arg-type]
+        requested_at=request.requested_at,
     )
 
 

@@ -16,8 +16,17 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from claim_information import answer_information
 from claim_submission import submit_claim
-from claims_models import ClaimCreated, ClaimDetail, ClaimList, ClaimStatus, ClaimSubmission
+from claims_models import (
+    ClaimCreated,
+    ClaimDetail,
+    ClaimList,
+    ClaimStatus,
+    ClaimSubmission,
+    InformationAccepted,
+    InformationAnswer,
+)
 
 from portal_common.api import answer, problems, request_language, respond
 from portal_common.aws_clients import client
@@ -44,8 +53,13 @@ idempotency_config = IdempotencyConfig(
 
 
 @lru_cache(maxsize=4)
+def _persistence(table: str, dynamodb: Any) -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
+
+
+@lru_cache(maxsize=4)
 def _idempotent_submit(table: str, dynamodb: Any) -> Any:
-    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
+    persistence = _persistence(table, dynamodb)
 
     @idempotent_function(
         data_keyword_argument="request",
@@ -134,3 +148,64 @@ def get_claim(claimId: str) -> ClaimDetail:
     """The claim as submitted, its status history and, once processed, its adjudication."""
     member, _ = load_member(caller_from_event(router.current_event.raw_event))
     return claim_history.detail(member, claimId, request_language(router))
+
+
+@lru_cache(maxsize=4)
+def _idempotent_answer(table: str, dynamodb: Any) -> Any:
+    """The answer under the caller's ``Idempotency-Key`` (the key and its body, claim id included)."""
+    return idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=_persistence(table, dynamodb),
+        config=idempotency_config,
+        key_prefix="claims-information",
+        output_serializer=PydanticSerializer(InformationAccepted),
+    )(_answer)
+
+
+def _answer(*, request: dict[str, Any], caller: Caller, information: InformationAnswer) -> InformationAccepted:
+    body = request["body"]
+    return answer_information(caller, body["claimId"], information, body["answer"], request["key"])
+
+
+@router.post(
+    "/claims/<claimId>/information",
+    summary="Answer a claim's information requests (Idempotency-Key header required)",
+    tags=["Claims"],
+    responses={
+        **answer(InformationAccepted, 202, "Answer accepted: the claim is processed again"),
+        **problems(
+            404,
+            409,
+            d404="CLAIM_NOT_FOUND (or MEMBER_NOT_FOUND)",
+            d409="CLAIM_NOT_PENDING, IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_REQUEST_IN_PROGRESS (retry after 1 s)",
+        ),
+    },
+)
+def post_claim_information(
+    claimId: str,
+    body: InformationAnswer,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="8 to 128 visible ASCII characters: the same key with the same body answers the same "
+            "result; with another body 409 IDEMPOTENCY_KEY_REUSED",
+            json_schema_extra={"minLength": 8, "maxLength": 128, "pattern": "^[!-~]+$"},
+        ),
+    ],
+) -> Response[str]:
+    """Documents (the first payer's statement, a new receipt) and corrected answers for a claim in
+    ``PENDING_INFORMATION``: its open requests become ``FULFILLED`` and it is processed again."""
+    who = caller_from_event(router.current_event.raw_event)
+    key = _idempotency_key(idempotency_key)
+    run = _idempotent_answer(get_settings().idempotency_table, client("dynamodb"))
+    accepted: InformationAccepted = run(
+        request={
+            "member": who.member_key,
+            "key": key,
+            "body": {"claimId": claimId, "answer": router.current_event.json_body},
+        },
+        caller=who,
+        information=body,
+    )
+    return respond(accepted, 202, headers={"Location": f"/v1/claims/{accepted.claim_id}"})

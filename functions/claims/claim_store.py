@@ -200,3 +200,83 @@ def get_claim(member_key: str, claim_id: str) -> ClaimRecord | None:
     """The member's claim by id (``None`` when absent: another member's claim is in another partition)."""
     item = get_item(get_settings().claims_table, ClaimRecord.key(member_key, claim_id), consistent=True)
     return ClaimRecord.from_item(item) if item is not None else None
+
+
+# ---------------------------------------------------------------- answers to information requests
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    """What an answer to a claim's information requests writes: the claim as read, the claim
+    answered (``ClaimRecord.answered``), the new documents, and the request's idempotency key."""
+
+    claim: ClaimRecord
+    answered: ClaimRecord
+    new_receipt_ids: list[str]
+    idempotency_key: str
+    payload_hash: str
+
+
+def _answer_transaction(write: AnswerWrite) -> list[dict[str, Any]]:
+    table = get_settings().claims_table
+    answered = write.answered
+    at = answered.updated_at or clock.now_iso()
+    marker = IdempotencyMarker(
+        claim_id=answered.claim_id,
+        payload_hash=write.payload_hash,
+        submitted_at=at,
+        total_claimed=answered.total_claimed,
+        expires_at=clock.epoch() + MARKER_TTL_SECONDS,
+    )
+    items: list[dict[str, Any]] = [
+        {"Update": {"TableName": table, **write.claim.answer_update(answered)}},
+        {
+            "Put": {
+                "TableName": table,
+                "Item": to_item(marker.to_item(answered.member_key, write.idempotency_key)),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+    ]
+    for receipt_id in write.new_receipt_ids:
+        attach = ReceiptRecord.attach_update(
+            receipt_id, answered.member_key, answered.claim_id, at, answered.receipt_versions.get(receipt_id)
+        )
+        items.append({"Update": {"TableName": table, **attach}})
+    return items
+
+
+def write_answer(write: AnswerWrite) -> None:
+    """One ``TransactWriteItems``: the claim back to ``SUBMITTED`` only if it is still
+    ``PENDING_INFORMATION`` at the version read (two answers racing: one wins, the other gets
+    ``409 CLAIM_NOT_PENDING``), the idempotency marker, and each new receipt attached on the same
+    conditions as at submission. All or nothing: a refused receipt leaves the claim untouched.
+
+    The claim item's MODIFY on the table's stream publishes ``ClaimSubmitted`` again (the outbox),
+    so the processor takes the claim up as it does a new one."""
+    try:
+        client("dynamodb").transact_write_items(TransactItems=_answer_transaction(write))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = cancellation_reasons(error)
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            marker = get_item(
+                get_settings().claims_table,
+                IdempotencyMarker.key(write.claim.member_key, write.idempotency_key),
+                consistent=True,
+            )
+            same = marker is not None and marker.get("claimId") == write.claim.claim_id
+            if same and marker is not None and marker.get("payloadHash") == write.payload_hash:
+                return  # this very answer was already written (a retry)
+            raise Conflict("IDEMPOTENCY_KEY_REUSED") from None
+        if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
+            raise Conflict("CLAIM_NOT_PENDING") from None  # another answer won (or is winning)
+        receipt_failures = [
+            FieldError(f"receiptIds[{i}]", "RECEIPT_ALREADY_USED")
+            for i, reason in enumerate(reasons[2:])
+            if reason == "ConditionalCheckFailed"
+        ]
+        if receipt_failures:
+            raise ValidationFailed(errors=receipt_failures) from None
+        raise

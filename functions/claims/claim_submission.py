@@ -108,6 +108,26 @@ def check_answers(
     return kept, errors
 
 
+def check_receipts(receipt_ids: list[str], receipts: dict[str, ReceiptRecord], member_key: str) -> list[FieldError]:
+    """Receipts: the caller's own, checked (``UPLOADED``), not already backing a claim, no duplicates
+    (a submission and an answer to an information request follow the same rules)."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for index, receipt_id in enumerate(receipt_ids):
+        path = f"receiptIds[{index}]"
+        receipt = receipts.get(receipt_id)
+        if receipt_id in seen:
+            errors.append(FieldError(path, "DUPLICATE"))
+        elif receipt is None or receipt.member_key != member_key:
+            errors.append(FieldError(path, "RECEIPT_NOT_FOUND"))
+        elif receipt.claim_id:
+            errors.append(FieldError(path, "RECEIPT_ALREADY_USED"))
+        elif receipt.status != UPLOADED:
+            errors.append(FieldError(path, "RECEIPT_NOT_UPLOADED", {"status": receipt.status}))
+        seen.add(receipt_id)
+    return errors
+
+
 def check_rules(
     sub: ClaimSubmission, inputs: RuleInputs, catalogue: ClaimTypes
 ) -> tuple[dict[str, Any], list[FieldError]]:
@@ -166,20 +186,7 @@ def check_rules(
     if sub.drug is not None and claim_type.code != DRUG_CODE:
         errors.append(FieldError("drug", "NOT_ALLOWED"))
 
-    # Receipts: the caller's own, checked (UPLOADED), not already backing another claim.
-    seen: set[str] = set()
-    for index, receipt_id in enumerate(sub.receipt_ids):
-        path = f"receiptIds[{index}]"
-        receipt = inputs.receipts.get(receipt_id)
-        if receipt_id in seen:
-            errors.append(FieldError(path, "DUPLICATE"))
-        elif receipt is None or receipt.member_key != member.key:
-            errors.append(FieldError(path, "RECEIPT_NOT_FOUND"))
-        elif receipt.claim_id:
-            errors.append(FieldError(path, "RECEIPT_ALREADY_USED"))
-        elif receipt.status != UPLOADED:
-            errors.append(FieldError(path, "RECEIPT_NOT_UPLOADED", {"status": receipt.status}))
-        seen.add(receipt_id)
+    errors.extend(check_receipts(sub.receipt_ids, inputs.receipts, member.key))
     if claim_type.requires_receipts and not sub.receipt_ids:
         errors.append(FieldError("receiptIds", "RECEIPTS_REQUIRED"))
 

@@ -234,6 +234,17 @@ class DrugOut(OutputModel):
     dispensing_fee: str | None = None
 
 
+class InformationRequestOut(OutputModel):
+    """Something the processor needs from the member before it can pay (contract v1.1)."""
+
+    request_id: str
+    code: Literal["OTHER_PAYER_STATEMENT_REQUIRED", "RECEIPT_REJECTED", "RECEIPT_REQUIRED"]
+    message: str
+    receipt_id: str | None = None
+    status: Literal["OPEN", "FULFILLED"]
+    requested_at: str
+
+
 class ClaimDetail(ClaimSummary):
     """The claim as submitted (every field of the body but ``authorization``) and what followed."""
 
@@ -247,3 +258,21 @@ class ClaimDetail(ClaimSummary):
     additional_info: str | None = None
     status_history: list[StatusChange]
     adjudication: Adjudication | None = None
+    information_requests: list[InformationRequestOut] = Field(default_factory=list)
+
+
+class InformationAnswer(InputModel):
+    """``POST /v1/claims/{claimId}/information``: the documents asked for (the first payer's
+    statement, a new receipt) and corrected answers (``otherInsurerFirst``, ``otherInsurerPaid``...)."""
+
+    receipt_ids: Annotated[list[OpaqueId], Field(min_length=1, max_length=10)]
+    answers: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], AnswerValue], Field(max_length=50)] = (
+        Field(default_factory=dict)
+    )
+
+
+class InformationAccepted(OutputModel):
+    """The ``202`` of an answer: the claim is submitted again and will be processed."""
+
+    claim_id: str
+    status: Literal["SUBMITTED"]

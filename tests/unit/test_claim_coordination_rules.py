@@ -104,12 +104,14 @@ def test_allocation_in_treatment_order_never_more_than_a_line() -> None:
     ]
     # Amounts said without "first" are not counted; junk and negative amounts count as nothing.
     assert allocate_other_payments([(0, Decimal("10"))], {"otherInsurerPaid": "5.00"})[0].total == ZERO
-    assert allocate_other_payments([(0, Decimal("10"))], {"otherInsurerFirst": True, "otherInsurerPaid": "-5"})[
-        0
-    ].total == ZERO
-    assert allocate_other_payments([(0, Decimal("10"))], {"otherInsurerFirst": True, "otherInsurerPaid": "NaN"})[
-        0
-    ].total == ZERO
+    assert (
+        allocate_other_payments([(0, Decimal("10"))], {"otherInsurerFirst": True, "otherInsurerPaid": "-5"})[0].total
+        == ZERO
+    )
+    assert (
+        allocate_other_payments([(0, Decimal("10"))], {"otherInsurerFirst": True, "otherInsurerPaid": "NaN"})[0].total
+        == ZERO
+    )
 
 
 def test_second_payer_pays_the_lesser_of_its_payment_and_the_rest() -> None:

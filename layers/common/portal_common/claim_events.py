@@ -106,6 +106,8 @@ class ClaimSubmittedV1(ClaimEvent):
     total_claimed: str | None = None
     treatment_count: int | None = None
     language: str | None = None
+    # Only when the member answered an information request and the claim is submitted again.
+    resubmitted_at: str | None = Field(default=None, exclude_if=_is_none)
 
     @classmethod
     def of(cls, claim: ClaimRecord) -> ClaimSubmittedV1:
@@ -123,6 +125,7 @@ class ClaimSubmittedV1(ClaimEvent):
             total_claimed=money_to_str(claim.total_claimed),
             treatment_count=len(claim.treatments),
             language=claim.language or "fr",
+            resubmitted_at=claim.resubmitted_at,
         )
 
 

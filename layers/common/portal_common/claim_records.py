@@ -24,6 +24,8 @@ from portal_common.dynamo import to_item
 
 FINAL_STATUSES = frozenset({"PAID", "PARTIALLY_PAID", "DENIED"})
 PENDING_INFORMATION = "PENDING_INFORMATION"
+OPEN = "OPEN"
+FULFILLED = "FULFILLED"
 
 
 class StoredModel(BaseModel):
@@ -95,6 +97,19 @@ class AdjudicationLineRecord(StoredModel):
     explanation: dict[str, str] | str | None = None
 
 
+class InformationRequestRecord(StoredModel):
+    """One thing the processor asked the member for (``informationRequests``): ``code`` is
+    ``OTHER_PAYER_STATEMENT_REQUIRED``, ``RECEIPT_REJECTED`` or ``RECEIPT_REQUIRED`` (with the
+    ``receiptId`` concerned); ``status`` ``OPEN`` until the member answers (``FULFILLED``)."""
+
+    request_id: str
+    code: str
+    status: str = OPEN
+    requested_at: str
+    receipt_id: str | None = None
+    fulfilled_at: str | None = None
+
+
 class AdjudicationRecord(StoredModel):
     """The claim's ``adjudication`` map, written with its final status."""
 
@@ -139,6 +154,9 @@ class ClaimRecord(StoredModel):
     pending_reason: str | None = None
     notified_status: str | None = None
     updated_at: str | None = None
+    information_requests: list[InformationRequestRecord] = Field(default_factory=list)
+    # Set when the member answered an information request (the claim is then processed again).
+    resubmitted_at: str | None = None
 
     @staticmethod
     def key(member_key: str, claim_id: str) -> dict[str, str]:
@@ -174,6 +192,7 @@ class ClaimRecord(StoredModel):
         *,
         pending_reason: str | None = None,
         adjudication: AdjudicationRecord | None = None,
+        information_requests: list[InformationRequestRecord] | None = None,
     ) -> ClaimRecord:
         """The claim as :meth:`transition_update` leaves it (an adjudication clears ``pendingReason``)."""
         changes: dict[str, Any] = {
@@ -184,6 +203,8 @@ class ClaimRecord(StoredModel):
         }
         if pending_reason is not None:
             changes["pending_reason"] = pending_reason
+        if information_requests is not None:
+            changes["information_requests"] = list(information_requests)
         if adjudication is not None:
             changes.update(adjudication=adjudication, total_paid=adjudication.total_paid, pending_reason=None)
         return self.model_copy(update=changes)
@@ -195,9 +216,11 @@ class ClaimRecord(StoredModel):
         *,
         pending_reason: str | None = None,
         adjudication: AdjudicationRecord | None = None,
+        information_requests: list[InformationRequestRecord] | None = None,
     ) -> dict[str, Any]:
         """An ``UpdateItem`` (without ``TableName``) moving the claim from its current status and
-        version to ``status``: it fails if anyone changed the claim since it was read."""
+        version to ``status``: it fails if anyone changed the claim since it was read.
+        ``information_requests`` replaces the claim's whole list (the processor read it with the claim)."""
         values: dict[str, Any] = {
             ":from": self.status,
             ":v": self.version or 0,
@@ -219,6 +242,8 @@ class ClaimRecord(StoredModel):
         extra: dict[str, Any] = {}
         if pending_reason is not None:
             extra["pendingReason"] = pending_reason
+        if information_requests is not None:
+            extra["informationRequests"] = [r.to_map() for r in information_requests]
         if adjudication is not None:
             extra.update(adjudication=adjudication.to_map(), totalPaid=adjudication.total_paid)
         for i, (name, value) in enumerate(extra.items()):
@@ -237,6 +262,57 @@ class ClaimRecord(StoredModel):
         return {
             "Key": to_item(self.key(self.member_key, self.claim_id)),
             "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def open_requests(self) -> list[InformationRequestRecord]:
+        """The information requests still waiting for the member."""
+        return [r for r in self.information_requests if r.status == OPEN]
+
+    def answered(
+        self, answers: dict[str, Any], receipt_versions: dict[str, str], new_receipt_ids: list[str], at: str
+    ) -> ClaimRecord:
+        """The claim once the member answered its information requests: ``answers`` (the whole map,
+        as corrected) in place of the old ones, the new documents added, every open request ``FULFILLED``, back to ``SUBMITTED`` (processed
+        again). :meth:`answer_update` writes exactly this."""
+        requests = [
+            r.model_copy(update={"status": FULFILLED, "fulfilled_at": at}) if r.status == OPEN else r
+            for r in self.information_requests
+        ]
+        return self.model_copy(
+            update={
+                "answers": dict(answers),
+                "receipt_ids": [*self.receipt_ids, *new_receipt_ids],
+                "receipt_versions": {**self.receipt_versions, **receipt_versions},
+                "information_requests": requests,
+                "status": "SUBMITTED",
+                "status_history": [*self.status_history, StatusEntry(status="SUBMITTED", at=at)],
+                "version": (self.version or 0) + 1,
+                "pending_reason": None,
+                "updated_at": at,
+                "resubmitted_at": at,
+            }
+        )
+
+    def answer_update(self, answered: ClaimRecord) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) writing ``answered`` (from :meth:`answered`)
+        over this claim, only if it is still ``PENDING_INFORMATION`` at the version that was read:
+        of two answers racing each other, one wins and the other's condition fails."""
+        item = answered.to_item()
+        fields = ["answers", "receiptIds", "receiptVersions", "informationRequests", "status", "statusHistory"]
+        fields += ["version", "updatedAt", "resubmittedAt", "GSI1PK"]
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values: dict[str, Any] = {f":f{i}": item[name] for i, name in enumerate(fields)}
+        values.update({":pending": PENDING_INFORMATION, ":v": self.version or 0})
+        names["#reason"] = "pendingReason"
+        condition = "#f4 = :pending AND " + ("#f6 = :v" if self.version is not None else "attribute_not_exists(#f6)")
+        if self.version is None:
+            values.pop(":v")
+        return {
+            "Key": to_item(self.key(self.member_key, self.claim_id)),
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))) + " REMOVE #reason",
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": to_item(values),
