@@ -23,15 +23,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from portal_common.members import Member
 from portal_common.text import normalized
 
 ZERO = Decimal("0.00")
-THIS_PLAN = "THIS_PLAN"
-OTHER_PLAN = "OTHER_PLAN"
 FirstPayer = Literal["THIS_PLAN", "OTHER_PLAN"]
+THIS_PLAN: Final = "THIS_PLAN"
+OTHER_PLAN: Final = "OTHER_PLAN"
 # The information request made when this plan is second and the first payer was not billed.
 OTHER_PAYER_STATEMENT_REQUIRED = "OTHER_PAYER_STATEMENT_REQUIRED"
 

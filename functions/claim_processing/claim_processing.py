@@ -137,8 +137,8 @@ def process_claim(
             pending = _pending_reason(claim)
             if pending is not None:
                 at = now()
-                reason, requests = pending
-                claim = _hold(claim, reason, requests, at)
+                reason, wanted = pending
+                claim = _hold(claim, reason, wanted, at)
                 changes.append(StatusChange("IN_REVIEW", PENDING_INFORMATION, at))
                 continue
             if member is None:
@@ -179,12 +179,12 @@ def _replaced_receipts(claim: ClaimRecord) -> set[str]:
     return {r.receipt_id for r in claim.information_requests if r.receipt_id and r.status == FULFILLED}
 
 
-def _pending_reason(claim: ClaimRecord) -> tuple[str, list[tuple[str, str]]] | None:
+def _pending_reason(claim: ClaimRecord) -> tuple[str, list[tuple[str, str | None]]] | None:
     """Why the claim cannot be adjudicated yet (a receipt rejected, or not uploaded), with one
     ``(code, receiptId)`` request per receipt concerned; ``None`` when every receipt is fine."""
     replaced = _replaced_receipts(claim)
     statuses = {rid: s for rid, s in store.receipt_statuses(claim).items() if rid not in replaced}
-    requests = [
+    requests: list[tuple[str, str | None]] = [
         ("RECEIPT_REJECTED" if s == REJECTED else "RECEIPT_REQUIRED", rid)
         for rid, s in statuses.items()
         if s != UPLOADED

@@ -90,7 +90,8 @@ def test_spouse_with_her_own_plan_held_then_answered_then_the_rest_paid(world: A
     answered = detail(claim_id, lang="en-CA")
     assert answered["status"] == "SUBMITTED"
     assert answered["informationRequests"][0]["status"] == "FULFILLED"
-    assert statement in answered["receiptIds"] and len(answered["receiptIds"]) == 2
+    assert statement in answered["receiptIds"]
+    assert len(answered["receiptIds"]) == 2
     assert answered["answers"]["otherInsurerPaid"] == "40.00"
     _, receipt, _ = claims_call("GET", f"/receipts/{statement}", member=MARIE)
     assert receipt["claimId"] == claim_id
@@ -101,7 +102,8 @@ def test_spouse_with_her_own_plan_held_then_answered_then_the_rest_paid(world: A
     assert paid["totalPaid"] == "20.00"
     [line] = paid["adjudication"]["lines"]
     assert line["reasonCode"] == "COORDINATION_BALANCE"
-    assert "The other insurer paid $40.00" in line["explanation"] and "this plan pays the rest" in line["explanation"]
+    assert "The other insurer paid $40.00" in line["explanation"]
+    assert "this plan pays the rest" in line["explanation"]
     assert [h["status"] for h in paid["statusHistory"]] == [
         "SUBMITTED",
         "IN_REVIEW",
@@ -138,7 +140,8 @@ def test_the_answer_publishes_claim_submitted_again_through_the_stream(world: An
     handle(Record(after, {**after, "status": "IN_REVIEW"}))  # type: ignore[arg-type]
     [entry] = published
     assert entry["DetailType"] == "ClaimSubmitted"
-    assert claim_id in entry["Detail"] and '"resubmittedAt"' in entry["Detail"]
+    assert claim_id in entry["Detail"]
+    assert '"resubmittedAt"' in entry["Detail"]
 
 
 def test_answer_with_the_same_answer_still_not_billed_is_held_again(world: Any) -> None:
@@ -236,7 +239,8 @@ def test_two_concurrent_answers_never_both_win(world: Any) -> None:
         claim_store.write_answer(claim_store.AnswerWrite(stale, late, [second], "other-key-123", payload_hash({})))
     assert refused.value.code == "CLAIM_NOT_PENDING"
     stored = detail(claim_id)
-    assert stored["receiptIds"].count(first) == 1 and second not in stored["receiptIds"]
+    assert stored["receiptIds"].count(first) == 1
+    assert second not in stored["receiptIds"]
 
 
 def test_bad_answers_and_bodies_are_400_and_change_nothing(world: Any) -> None:

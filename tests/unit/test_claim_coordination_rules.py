@@ -122,8 +122,10 @@ def test_second_payer_pays_the_lesser_of_its_payment_and_the_rest() -> None:
     result = adjudicate(plan, certificate(), claim([("2026-02-10", "60.00")], answers, "spouse"), Usage())
     line = result.lines[0]
     assert (line.eligible, line.paid, line.reason_code) == (Decimal("60.00"), Decimal("20.00"), "COORDINATION_BALANCE")
-    assert "40,00\u00a0$" in line.explanation(FRENCH) and "ce régime paie le reste" in line.explanation(FRENCH)
-    assert "$40.00" in line.explanation(ENGLISH) and "this plan pays the rest" in line.explanation(ENGLISH)
+    assert "40,00\u00a0$" in line.explanation(FRENCH)
+    assert "ce régime paie le reste" in line.explanation(FRENCH)
+    assert "$40.00" in line.explanation(ENGLISH)
+    assert "this plan pays the rest" in line.explanation(ENGLISH)
     assert result.usage.person_year("spouse", "2026").benefits["PHYSIOTHERAPY"] == Decimal("20.00")  # only ours counts
     # A small first payment: this plan pays what it would have paid as first payer (28.00), no more.
     small = adjudicate(
@@ -143,7 +145,8 @@ def test_held_when_this_plan_is_second_and_the_first_payer_was_not_billed() -> N
     assert held.status == "PENDING_INFORMATION"
     assert held.information_needed == ("OTHER_PAYER_STATEMENT_REQUIRED",)
     assert held.total_paid == ZERO
-    assert held.changed.person_years == frozenset() and held.usage == Usage()  # nothing counted
+    assert held.changed.person_years == frozenset()
+    assert held.usage == Usage()
     assert "relevé" in held.lines[0].explanation(FRENCH)
     # The child of David (July 30) and Priya (February 14): Priya's plan first, so held too.
     chen = certificate(("David", date(1978, 7, 30)), ("Priya", date(1980, 2, 14)))
@@ -208,5 +211,6 @@ def test_this_plan_plus_the_others_never_exceed_what_was_claimed(plan_id: str, d
         # maximum for a later line, which then gets what it would have had anyway, no more).
         assert result.total_paid <= alone.total_paid
         if result.status == "PENDING_INFORMATION":
-            assert result.total_paid == ZERO and result.usage == usage
+            assert result.total_paid == ZERO
+            assert result.usage == usage
         usage = result.usage

@@ -275,8 +275,9 @@ class ClaimRecord(StoredModel):
         self, answers: dict[str, Any], receipt_versions: dict[str, str], new_receipt_ids: list[str], at: str
     ) -> ClaimRecord:
         """The claim once the member answered its information requests: ``answers`` (the whole map,
-        as corrected) in place of the old ones, the new documents added, every open request ``FULFILLED``, back to ``SUBMITTED`` (processed
-        again). :meth:`answer_update` writes exactly this."""
+        as corrected) in place of the old ones, the new documents added, every open request
+        ``FULFILLED``, back to ``SUBMITTED`` (processed again). :meth:`answer_update` writes exactly
+        this."""
         requests = [
             r.model_copy(update={"status": FULFILLED, "fulfilled_at": at}) if r.status == OPEN else r
             for r in self.information_requests
