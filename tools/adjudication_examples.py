@@ -69,6 +69,26 @@ EXAMPLES: list[dict[str, Any]] = [
         "language": "en",
         "claimId": "c_EXAMPLEPLUS00000000000002",
     },
+    {
+        "title": "PLAN-ESSENTIEL — coordination of benefits, Jean Tremblay (fr), spouse with his own group plan: "
+        "his plan paid first, this plan pays the rest",
+        "certificate": ("G1001", "100001"),
+        "relationship": "SPOUSE",
+        "claimType": "PHYSIOTHERAPY",
+        "answers": {
+            "accident": False,
+            "otherCoverage": True,
+            "otherInsurerName": "Assurances Exemple",
+            "otherInsurerFirst": True,
+            "otherInsurerPaid": "48.00",
+            "provincialPlanFirst": False,
+        },
+        "treatments": [["2026-03-03", "60.00"], ["2026-03-10", "60.00"]],
+        "submittedAt": "2026-03-12T16:00:00Z",
+        "email": "marie.tremblay@example.com",
+        "language": "fr",
+        "claimId": "c_EXAMPLEESSENTIEL0000000002",
+    },
 ]
 
 
@@ -213,7 +233,9 @@ def _markdown(example: dict[str, Any], plan_id: str, stored: ClaimRecord, subjec
     lang = "en" if example["language"] == "en" else "fr"
     claim_in = {
         "claimType": example["claimType"],
-        "patientId": "<the member>",
+        "patientId": "<the member>"
+        if example["relationship"] == "SELF"
+        else f"<the {example['relationship'].lower()}>",
         "answers": example["answers"],
         "treatments": [{"dateOfService": d, "amount": a} for d, a in example["treatments"]],
     }
