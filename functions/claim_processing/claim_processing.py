@@ -25,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import adjudication_store as store
-from claim_adjudication import DrugRuling, adjudicate, usage_keys
-from claim_drug_ruling import drug_ruling
+from adjudication_inputs import adjudicate_claim
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
 from portal_common import clock, metrics
@@ -179,13 +178,8 @@ def _plan_of(claim: ClaimRecord, member: Member | None) -> Plan:
 
 
 def _adjudicate_and_commit(claim: ClaimRecord, member: Member | None, at: str) -> ClaimRecord:
-    to_adjudicate = store.claim_to_adjudicate(claim)
-    plan = _plan_of(claim, member)
-    ruling: DrugRuling | None = None
-    if to_adjudicate.is_drug:
-        ruling = drug_ruling(plan, to_adjudicate)
-    usage = store.read_usage(claim.member_key, usage_keys(plan, to_adjudicate))
-    result = adjudicate(plan, member, to_adjudicate, usage, ruling)
+    # The same path as an estimate (``POST /v1/claims/estimate``): totals read, rules applied.
+    result = adjudicate_claim(claim, member, _plan_of(claim, member))
     committed = store.commit_adjudication(claim, result, at)
     logger.info(
         "claim adjudicated",
