@@ -402,3 +402,11 @@ def test_balances_count_payments_in_the_benefit_year_of_asof(world: Any) -> None
         assert Decimal(item["used"]) == counted[body["benefitYear"]["start"][:4]]
     _, long_ago, _ = claims_call("GET", "/me/balances", member=MARIE, query={"asOf": days_ago(800)})
     assert all(i["used"] == "0.00" for i in long_ago["items"] if i["period"] == "BENEFIT_YEAR")
+
+
+def test_the_readme_estimate_example_is_up_to_date() -> None:
+    from tools.estimate_examples import BEGIN, END, README, generate
+
+    text = README.read_text(encoding="utf-8")
+    documented = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
+    assert documented == generate().strip(), "README.md: run python -m tools.estimate_examples"
