@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from adjudication_inputs import read_usage
 from claim_adjudication import ZERO, Usage, UsageKeys, add_months, rolling_count_allows, rolling_scopes
@@ -76,10 +77,35 @@ def next_eligible(counts: dict[str, int], as_of: date, frequency: Frequency) -> 
     return None  # unreachable: past the last recorded service plus the window, nothing counts
 
 
-def _amounts(maximum: Decimal | None, used: Decimal) -> tuple[str | None, str, str | None]:
-    if maximum is None:
-        return None, money_to_str(used), None
-    return money_to_str(maximum), money_to_str(used), money_to_str(max(maximum - used, ZERO))
+def _item(
+    code: str,
+    name: str,
+    claim_types: list[str],
+    period: Literal["BENEFIT_YEAR", "ROLLING_24_MONTHS"],
+    bounds: tuple[date, date],
+    maximum: Decimal | None,
+    used: Decimal,
+    frequency: FrequencyOut | None = None,
+) -> BalanceItem:
+    """One item: ``remaining = max(0, maximum - used)``, both ``null`` when the maximum is unlimited."""
+    return BalanceItem(
+        code=code,
+        name=name,
+        claim_types=claim_types,
+        period=period,
+        period_start=bounds[0].isoformat(),
+        period_end=bounds[1].isoformat(),
+        maximum=money_to_str(maximum) if maximum is not None else None,
+        used=money_to_str(used),
+        remaining=money_to_str(max(maximum - used, ZERO)) if maximum is not None else None,
+        frequency=frequency,
+    )
+
+
+def _deductible(amount: Decimal, used: Decimal) -> DeductibleBalance:
+    return DeductibleBalance(
+        amount=money_to_str(amount), used=money_to_str(used), remaining=money_to_str(max(amount - used, ZERO))
+    )
 
 
 def balances_view(plan: Plan, person_id: str, as_of: date, lang: str, usage: Usage) -> Balances:
@@ -101,20 +127,8 @@ def balances_view(plan: Plan, person_id: str, as_of: date, lang: str, usage: Usa
         else:
             used = person.shared.get(name, ZERO)
             period_start, period_end = start, end
-        maximum, used_text, remaining = _amounts(shared.amount, used)
-        items.append(
-            BalanceItem(
-                code=name,
-                name=shared.label.get(lang),
-                claim_types=codes,
-                period=shared.period,
-                period_start=period_start.isoformat(),
-                period_end=period_end.isoformat(),
-                maximum=maximum,
-                used=used_text,
-                remaining=remaining,
-            )
-        )
+        bounds = (period_start, period_end)
+        items.append(_item(name, shared.label.get(lang), codes, shared.period, bounds, shared.amount, used))
 
     for code, rule in plan.benefits.items():
         if rule.annual_max is None and rule.frequency is None:
@@ -130,55 +144,22 @@ def balances_view(plan: Plan, person_id: str, as_of: date, lang: str, usage: Usa
                 used=int(_window_sum(counts, window, as_of)),
                 next_eligible_date=following.isoformat() if following else None,
             )
-        maximum, used_text, remaining = _amounts(rule.annual_max, person.benefits.get(code, ZERO))
-        items.append(
-            BalanceItem(
-                code=code,
-                name=catalogue.name(code, lang),
-                claim_types=[code],
-                period="BENEFIT_YEAR",
-                period_start=start.isoformat(),
-                period_end=end.isoformat(),
-                maximum=maximum,
-                used=used_text,
-                remaining=remaining,
-                frequency=frequency,
-            )
-        )
+        used = person.benefits.get(code, ZERO)
+        name = catalogue.name(code, lang)
+        items.append(_item(code, name, [code], "BENEFIT_YEAR", (start, end), rule.annual_max, used, frequency))
 
     if plan.drugs.covered and plan.drugs.annual_max is not None:
-        maximum, used_text, remaining = _amounts(plan.drugs.annual_max, person.drugs)
+        name = catalogue.name(DRUG_CODE, lang)
         items.append(
-            BalanceItem(
-                code=DRUG_CODE,
-                name=catalogue.name(DRUG_CODE, lang),
-                claim_types=[DRUG_CODE],
-                period="BENEFIT_YEAR",
-                period_start=start.isoformat(),
-                period_end=end.isoformat(),
-                maximum=maximum,
-                used=used_text,
-                remaining=remaining,
-            )
+            _item(DRUG_CODE, name, [DRUG_CODE], "BENEFIT_YEAR", (start, end), plan.drugs.annual_max, person.drugs)
         )
 
     deductible = None
     if plan.deductible.per_person > ZERO:
-        per_person = plan.deductible.per_person
         per_family = plan.deductible.per_family
         deductible = DeductibleOut(
-            per_person=DeductibleBalance(
-                amount=money_to_str(per_person),
-                used=money_to_str(person.deductible),
-                remaining=money_to_str(max(per_person - person.deductible, ZERO)),
-            ),
-            per_family=DeductibleBalance(
-                amount=money_to_str(per_family),
-                used=money_to_str(family.deductible),
-                remaining=money_to_str(max(per_family - family.deductible, ZERO)),
-            )
-            if per_family > ZERO
-            else None,
+            per_person=_deductible(plan.deductible.per_person, person.deductible),
+            per_family=_deductible(per_family, family.deductible) if per_family > ZERO else None,
         )
     return Balances(
         person_id=person_id,
