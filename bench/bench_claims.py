@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-for sub in ("", "layers/common", "functions/claims", "functions/providers"):
+for sub in ("", "layers/common", "functions/claims", "functions/providers", "functions/claim_processing"):
     path = str(ROOT / sub) if sub else str(ROOT)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -43,7 +43,14 @@ def _instrument() -> None:
 
     aws_clients.client = counted  # type: ignore[assignment]
     # Modules that imported ``client`` by name before instrumentation.
-    instrumented = ("portal_common.dynamo", "receipt_store", "claim_store", "claim_routes_api", "provider_directory")
+    instrumented = (
+        "portal_common.dynamo",
+        "receipt_store",
+        "claim_store",
+        "claim_routes_api",
+        "provider_directory",
+        "adjudication_inputs",
+    )
     for module_name in instrumented:
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, "client"):
@@ -81,6 +88,72 @@ def _fill_history(member_key: str, contract: str, participant: str, patient_id: 
         )  # fmt: skip
         items.append(claim.to_item())
     batch_write(get_settings().claims_table, items)
+
+
+READ_OPERATIONS = {"GetItem", "BatchGetItem", "Query", "Scan"}
+
+
+def _estimate_and_balance_routes(marie: str) -> list[tuple[str, Any]]:
+    """``GET /me/balances`` (bound: 2 reads) and ``POST /claims/estimate`` (bound: 3 reads) for a
+    paramedical claim (with its provider) and a drug claim by DIN (product and interchangeable group),
+    after a paid claim so the running totals exist."""
+    import json
+
+    import boto3
+    from claim_processing import Notifier, process_claim
+
+    from portal_common.config import get_settings
+    from portal_common.dynamo import to_item
+    from tests.claims_support import MARIE, claims_call, physio_claim, submit
+
+    created = submit(physio_claim(marie))[1]
+    process_claim("MEMBER#G1001#100001", created["claimId"], notifier=Notifier(lambda c, s: None, lambda c, m: None))
+    table = get_settings().drugs_table
+    brand = {"din": "02230711", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"], "prices": {"unitPrice": "2.00"}}
+    generic = {**brand, "din": "02310899", "prices": {"unitPrice": "0.50"}}
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(
+        TableName=table,
+        Item=to_item(
+            {
+                "PK": "DIN#02230711",
+                "SK": "DRUG",
+                "din": "02230711",
+                "status": "MARKETED",
+                "interchangeableGroup": "G1",
+                "document": json.dumps(brand),
+            }
+        ),
+    )
+    dynamodb.put_item(
+        TableName=table,
+        Item=to_item(
+            {
+                "PK": "IGROUP#G1",
+                "SK": "MEMBERS",
+                "members": json.dumps([{**brand, "status": "MARKETED"}, {**generic, "status": "MARKETED"}]),
+            }
+        ),
+    )
+    physio = {k: v for k, v in physio_claim(marie).items() if k not in {"receiptIds", "authorization"}}
+    drug = {
+        "claimType": "DRUG",
+        "patientId": marie,
+        "treatments": [{"dateOfService": physio["treatments"][0]["dateOfService"], "amount": "71.00"}],
+        "answers": {"provincialDrugPlan": False, "otherCoverage": False, "accident": False},
+        "drug": {"din": "02230711", "quantity": 30, "dispensingFee": "11.00"},
+    }
+
+    def estimate(body: dict[str, Any]) -> Any:
+        status, answer, _ = claims_call("POST", "/claims/estimate", member=MARIE, body=body)
+        assert status == 200, answer
+        return answer
+
+    return [
+        ("GET /me/balances", lambda: claims_call("GET", "/me/balances", member=MARIE)),
+        ("POST /claims/estimate", lambda: estimate(physio)),
+        ("POST /claims/estimate (DIN)", lambda: estimate(drug)),
+    ]  # fmt: skip
 
 
 def _measure(call: Any, repeat: int) -> tuple[float, float]:
@@ -129,6 +202,7 @@ def main() -> None:
             ("GET /providers/recent", lambda: providers_call("GET", "/providers/recent",
                                                               query={"claimType": "PHYSIOTHERAPY"})),
         ]  # fmt: skip
+        routes += _estimate_and_balance_routes(marie)
         for label, call in routes:
             call()
             CALLS.clear()
@@ -136,7 +210,8 @@ def main() -> None:
             call()
             ms = (time.perf_counter() - started) * 1000
             detail = ", ".join(f"{k.split('.', 1)[1]}×{v}" for k, v in sorted(CALLS.items()))
-            print(f"  {label:<28} {sum(CALLS.values()):2d} calls  {ms:7.2f} ms  ({detail})")
+            reads = sum(v for k, v in CALLS.items() if k.split(".", 1)[1] in READ_OPERATIONS)
+            print(f"  {label:<28} {sum(CALLS.values()):2d} calls  {ms:7.2f} ms  ({detail}; {reads} reads)")
 
         small, large = SOPHIE, OLIVIA  # two PLAN-PLUS certificates
         _fill_history("MEMBER#G2002#200001", *small, person_id(small, "Sophie"), 10)

@@ -11,20 +11,14 @@ against the same totals cannot both commit: the second one fails, re-reads and i
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
+from adjudication_inputs import batch_get_tables
+from adjudication_inputs import claim_to_adjudicate as claim_to_adjudicate  # the processor's names, kept
+from adjudication_inputs import read_usage as read_usage
 from botocore.exceptions import ClientError
-from claim_adjudication import (
-    Adjudication,
-    ClaimToAdjudicate,
-    DrugDetails,
-    Treatment,
-    Usage,
-    UsageKeys,
-)
-from usage_records import usage_from_items, usage_puts, usage_sort_keys
+from claim_adjudication import Adjudication
+from usage_records import usage_puts
 
 from portal_common.aws_clients import client
 from portal_common.claim_records import (
@@ -57,35 +51,6 @@ def load_claim(pk: str, claim_id: str) -> ClaimRecord | None:
     return ClaimRecord.from_item(item) if item is not None else None
 
 
-def _decimal(value: Decimal | int | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
-
-
-def claim_to_adjudicate(claim: ClaimRecord) -> ClaimToAdjudicate:
-    """The adjudication view of a claim (``ValueError`` on a malformed date)."""
-    treatments = tuple(
-        Treatment(index=i, date_of_service=date.fromisoformat(t.date_of_service), amount=t.amount)
-        for i, t in enumerate(claim.treatments)
-    )
-    drug = None
-    if claim.drug is not None:
-        drug = DrugDetails(
-            din=claim.drug.din or None,
-            quantity=_decimal(claim.drug.quantity),
-            dispensing_fee=_decimal(claim.drug.dispensing_fee),
-        )
-    submitted = datetime.fromisoformat(claim.submitted_at.replace("Z", "+00:00"))
-    return ClaimToAdjudicate(
-        claim_id=claim.claim_id,
-        claim_type=claim.claim_type,
-        patient_id=claim.patient_id,
-        submitted_on=submitted.date(),
-        treatments=treatments,
-        answers=dict(claim.answers),
-        drug=drug,
-    )
-
-
 def receipt_statuses(claim: ClaimRecord) -> dict[str, str]:
     """Status of each receipt of the claim: ``MISSING`` when the receipt is not there, belongs to
     another member, or its checked object version is not the one the claim recorded (the processor
@@ -102,29 +67,8 @@ def receipt_statuses(claim: ClaimRecord) -> dict[str, str]:
 
 
 def _batch_get_consistent(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Strongly consistent ``BatchGetItem`` (at most a few dozen keys here), retrying unprocessed keys."""
-    found: list[dict[str, Any]] = []
-    table = _table()
-    for start in range(0, len(keys), 100):
-        pending: dict[str, Any] = {
-            table: {"Keys": [to_item(k) for k in keys[start : start + 100]], "ConsistentRead": True}
-        }
-        for _ in range(8):
-            response = client("dynamodb").batch_get_item(RequestItems=pending)
-            found.extend(from_item(i) or {} for i in response.get("Responses", {}).get(table, []))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-        else:
-            raise RuntimeError("BatchGetItem left unprocessed keys")
-    return found
-
-
-def read_usage(pk: str, keys: UsageKeys) -> Usage:
-    """The running-total records ``keys`` names (one consistent ``BatchGetItem``)."""
-    wanted = usage_sort_keys(keys)
-    items = _batch_get_consistent([{"PK": pk, "SK": sk} for sk in wanted]) if wanted else []
-    return usage_from_items(keys, items)
+    """Strongly consistent ``BatchGetItem`` of claims-table keys (at most a few dozen here)."""
+    return batch_get_tables({_table(): (keys, True)})[_table()]
 
 
 def adjudication_record(result: Adjudication, at: str) -> AdjudicationRecord:

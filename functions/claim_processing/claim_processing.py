@@ -32,9 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import adjudication_store as store
-from claim_adjudication import DrugRuling, adjudicate, usage_keys
+from adjudication_inputs import adjudicate_claim
 from claim_coordination import OTHER_PAYER_STATEMENT_REQUIRED
-from claim_drug_ruling import drug_ruling
 from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
 
 from portal_common import clock, metrics
@@ -244,13 +243,8 @@ def _plan_of(claim: ClaimRecord, member: Member | None) -> Plan:
 
 
 def _adjudicate_and_commit(claim: ClaimRecord, member: Member | None, at: str) -> ClaimRecord:
-    to_adjudicate = store.claim_to_adjudicate(claim)
-    plan = _plan_of(claim, member)
-    ruling: DrugRuling | None = None
-    if to_adjudicate.is_drug:
-        ruling = drug_ruling(plan, to_adjudicate)
-    usage = store.read_usage(claim.member_key, usage_keys(plan, to_adjudicate))
-    result = adjudicate(plan, member, to_adjudicate, usage, ruling)
+    # The same path as an estimate (``POST /v1/claims/estimate``): totals read, rules applied.
+    result = adjudicate_claim(claim, member, _plan_of(claim, member))
     if result.status == PENDING_INFORMATION:  # this plan pays second: the first payer's statement first
         logger.info("claim held for information", extra={"claimId": claim.claim_id})
         return _hold(claim, OTHER_PAYER_STATEMENT_REQUIRED, [(code, None) for code in result.information_needed], at)

@@ -21,6 +21,8 @@ from claim_submission import submit_claim
 from claims_models import (
     ClaimCreated,
     ClaimDetail,
+    ClaimEstimate,
+    ClaimEstimateRequest,
     ClaimList,
     ClaimStatus,
     ClaimSubmission,
@@ -209,3 +211,25 @@ def post_claim_information(
         information=body,
     )
     return respond(accepted, 202, headers={"Location": f"/v1/claims/{accepted.claim_id}"})
+
+
+@router.post(
+    "/claims/estimate",
+    summary="Estimate what a claim would pay now (writes nothing)",
+    tags=["Claims"],
+    responses={
+        **answer(ClaimEstimate, 200, "What the claim processor would pay for this claim submitted now"),
+        **problems(404, d404="MEMBER_NOT_FOUND (the account has no roster entry)"),
+    },
+)
+def post_claim_estimate(body: ClaimEstimateRequest) -> ClaimEstimate:
+    """ "Combien me sera remboursé?": the processor's own adjudication of this claim on the member's
+    current running totals (maximums, deductible, frequency limits; drugs by DIN with the lowest cost
+    alternative and the dispensing-fee cap). Same validation as a submission; `receiptIds` and
+    `authorization` are not needed. Nothing is written: the same claim submitted next, with no other
+    claim of the certificate processed in between, is paid exactly `totalPayable`."""
+    # Imported here: the adjudication modules are only needed by this route (ClaimsApi's cold start).
+    from claim_estimate import estimate_claim
+
+    who = caller_from_event(router.current_event.raw_event)
+    return estimate_claim(who, body, request_language(router))

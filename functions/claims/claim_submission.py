@@ -218,12 +218,19 @@ def _treatment_record(treatment: Treatment) -> TreatmentRecord:
     )
 
 
-def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str) -> ClaimCreated:
-    """Check every rule, then write the claim in one conditional transaction; the 201 body."""
+def checked_claim(
+    caller: Caller, sub: ClaimSubmission, lang: str, *, receipts_required: bool = True
+) -> tuple[ClaimRecord, Member, Plan]:
+    """Check every rule (``ValidationFailed`` with every field error), then the claim record as it
+    would be written now (not written), with the caller's certificate and plan.
+    ``receipts_required=False`` (an estimate, given no receipts) skips the rule that the claim type
+    needs receipts."""
     member, plan = load_member(caller)
     catalogue = claim_types()
     inputs = _load_inputs(sub, member, plan)
     answers, errors = check_rules(sub, inputs, catalogue)
+    if not receipts_required:
+        errors = [e for e in errors if e.code != "RECEIPTS_REQUIRED"]
     if errors:
         raise ValidationFailed(errors=errors)
     claim_type = catalogue.by_code[sub.claim_type]
@@ -256,4 +263,10 @@ def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotenc
         provider_display_name=provider.display_name if provider is not None else None,
         provider_type=provider.provider_type if provider is not None else None,
     )
+    return claim, member, plan
+
+
+def submit_claim(caller: Caller, sub: ClaimSubmission, raw_body: Any, idempotency_key: str, lang: str) -> ClaimCreated:
+    """Check every rule, then write the claim in one conditional transaction; the 201 body."""
+    claim, _, _ = checked_claim(caller, sub, lang)
     return write_claim(ClaimWrite(claim=claim, idempotency_key=idempotency_key, payload_hash=payload_hash(raw_body)))

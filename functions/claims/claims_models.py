@@ -276,3 +276,86 @@ class InformationAccepted(OutputModel):
 
     claim_id: str
     status: Literal["SUBMITTED"]
+
+
+# ---------------------------------------------------------------- estimates (v1.1)
+
+
+class ClaimEstimateRequest(ClaimSubmission):
+    """``POST /v1/claims/estimate``: the body of ``POST /v1/claims``; ``receiptIds`` and
+    ``authorization`` are not needed (accepted, so the same body can be sent to both, and ignored:
+    an estimate neither checks nor attaches receipts)."""
+
+    authorization: Authorization | None = None  # type: ignore[assignment]
+
+
+class EstimateLine(OutputModel):
+    treatment_index: int
+    claimed: str
+    eligible: str
+    paid: str
+    reason_code: str
+    explanation: str
+
+
+class ClaimEstimate(OutputModel):
+    """What the processor would pay for the claim now, on the member's current running totals."""
+
+    total_claimed: str
+    total_payable: str
+    lines: list[EstimateLine]
+
+
+# ---------------------------------------------------------------- balances (v1.1)
+
+
+class BenefitYearOut(OutputModel):
+    start: str
+    end: str
+
+
+class DeductibleBalance(OutputModel):
+    amount: str
+    used: str
+    remaining: str
+
+
+class DeductibleOut(OutputModel):
+    per_person: DeductibleBalance
+    per_family: DeductibleBalance | None = None
+
+
+class FrequencyOut(OutputModel):
+    """At most ``count`` services in any ``months`` rolling months; ``used`` in the window ending on
+    ``asOf``; ``nextEligibleDate`` the first day from ``asOf`` on which one more is paid (``null``:
+    ``asOf`` itself)."""
+
+    count: int
+    months: int
+    used: int
+    next_eligible_date: str | None
+
+
+class BalanceItem(OutputModel):
+    """One maximum (per benefit, shared, or drugs) and what was paid against it in its period."""
+
+    code: str
+    name: str
+    claim_types: list[str]
+    period: Literal["BENEFIT_YEAR", "ROLLING_24_MONTHS", "LIFETIME"]
+    period_start: str
+    period_end: str
+    maximum: str | None
+    used: str
+    remaining: str | None
+    frequency: FrequencyOut | None = None
+
+
+class Balances(OutputModel):
+    """``GET /v1/me/balances``: what is left for one person of the certificate."""
+
+    person_id: str
+    as_of: str
+    benefit_year: BenefitYearOut
+    deductible: DeductibleOut | None
+    items: list[BalanceItem]

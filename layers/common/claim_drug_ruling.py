@@ -8,6 +8,8 @@ lowest cost alternative unit price).
 
 from __future__ import annotations
 
+from typing import Any
+
 from claim_adjudication import ClaimToAdjudicate, DrugRuling
 
 from portal_common.drug_catalog import (
@@ -42,12 +44,21 @@ def ruling_from_decision(decision: CoverageDecision) -> DrugRuling:
     )
 
 
+def claimed_din(claim: ClaimToAdjudicate) -> str | None:
+    """The claim's DIN when it is one (8 digits), else ``None`` (the drug cannot be identified)."""
+    din = claim.drug.din if claim.drug else None
+    return din if din and din.isdigit() and len(din) == 8 else None
+
+
 def drug_ruling(plan: Plan, claim: ClaimToAdjudicate) -> DrugRuling:
     """The ruling for the DIN of a drug claim (two ``GetItem``: the product and its group)."""
-    din = claim.drug.din if claim.drug else None
-    if not din or not din.isdigit() or len(din) != 8:
-        return DrugRuling(denial="DRUG_NOT_IDENTIFIED")
-    item = get_drug_item(din)
+    din = claimed_din(claim)
+    return ruling_for_item(plan, get_drug_item(din) if din else None)
+
+
+def ruling_for_item(plan: Plan, item: dict[str, Any] | None) -> DrugRuling:
+    """The ruling for the claimed product's stored item (``None``: unknown DIN), already read; one
+    ``GetItem`` of its interchangeable group when the plan substitutes generics."""
     if item is None:
         return DrugRuling(denial="DRUG_NOT_IDENTIFIED")
     alternatives = interchangeable_alternatives(item) if plan.drugs.generic_substitution else []
