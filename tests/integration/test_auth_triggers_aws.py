@@ -201,9 +201,13 @@ def test_concurrent_retries_of_one_round_send_one_email(seeded: Any) -> None:
 
     import trigger_create_auth_challenge
 
+    from tests.moto_isolation import serialised_dynamodb
+
     env = seeded.environment()
     before = len(_sent_messages())
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    # DynamoDB applies a conditional PutItem atomically; moto needs the lock to give that guarantee
+    # to threads (without it two claims of one round could both win: the flake seen under load).
+    with serialised_dynamodb(), ThreadPoolExecutor(max_workers=3) as pool:
         responses = list(
             pool.map(
                 lambda _: trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context()),
