@@ -4,8 +4,10 @@ sign-in throttles of 127.0.0.1, which would slow the other journeys of the sessi
 
 Bounded in time: ``SCHEMATHESIS_MAX_EXAMPLES`` cases per operation (default 12) and
 ``SCHEMATHESIS_MAX_TIME`` seconds per run (default 150). The rules the document cannot say are in
-``tests/e2e/schemathesis.toml``, each with its reason. Run it alone with
-``.venv/bin/python -m pytest tests/e2e/test_openapi_conformance.py -q``.
+``tests/e2e/schemathesis.toml``, each with its reason. The run without a token is its own module,
+``test_openapi_conformance_anonymous.py`` (its own stack, so ``make test``'s workers run the two
+side by side). Run both with
+``.venv/bin/python -m pytest tests/e2e/test_openapi_conformance.py tests/e2e/test_openapi_conformance_anonymous.py -q``.
 """
 
 from __future__ import annotations
@@ -79,7 +81,3 @@ def _assert_clean(stack: LocalStackProcess, result: subprocess.CompletedProcess[
 def test_schemathesis_with_a_members_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
     token = own_stack.sign_in(MEMBER)["idToken"]
     _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path, f"Authorization: Bearer {token}"))
-
-
-def test_schemathesis_without_a_token(own_stack: LocalStackProcess, tmp_path: Path) -> None:
-    _assert_clean(own_stack, run_schemathesis(own_stack, tmp_path))
