@@ -7,6 +7,7 @@ become :class:`CognitoError` with Cognito's error code, for the service to map t
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,10 +173,13 @@ def start_signin(email: str, password: str) -> Challenge | Tokens:
     """Custom auth: ``SRP_A`` then ``PASSWORD_VERIFIER``.
 
     Two Cognito calls; Cognito runs DefineAuthChallenge twice and CreateAuthChallenge once, which
-    emails the code. Raises ``NotAuthorizedException`` for an unknown email and a wrong password
-    alike, ``UserNotConfirmedException`` when the password is right but the email is unconfirmed.
+    emails the code (client metadata ``attempt``: a random id of this sign-in). Raises
+    ``NotAuthorizedException`` for an unknown email and a wrong password alike,
+    ``UserNotConfirmedException`` when the password is right but the email is unconfirmed.
     """
-    return _challenge_or_tokens(_password_step(email, password, None))
+    # A random id per sign-in: CreateAuthChallenge tells Cognito's retries of this round (same id,
+    # no second email) from a new sign-in (signin_round).
+    return _challenge_or_tokens(_password_step(email, password, {"attempt": secrets.token_hex(16)}))
 
 
 def check_password(username: str, password: str) -> None:

@@ -2,6 +2,9 @@
 
 - first custom challenge or a resend (client metadata ``action=resend``): a new code from
   ``secrets``, valid 5 minutes, emailed through SES in the member's language (text and HTML);
+- a retry by Cognito of the same round (same session history, after a timeout or a failure): the
+  code already issued for the round, no second email (``signin_round``: a conditional claim in the
+  members table; a retry after a failed send sends);
 - after a wrong answer: the same code again (carried hashed in the challenge metadata), no email;
 - a password check (client metadata ``purpose=password-check``, the account settings): a ``CHECK``
   challenge with no code and no email (DefineAuthChallenge ends it after any answer).
@@ -16,6 +19,7 @@ from typing import Any
 
 import auth_codes
 import auth_emails
+import signin_round
 import signin_rules
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
@@ -64,10 +68,26 @@ def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContex
             salt,
             auth_codes.hash_code(code, salt),
         )
-        if email and not event.request.user_not_found:
-            send_code(email, attributes.get("locale"), code)
+        # Cognito retries this trigger with the same session: only the call that claims the round
+        # emails; a retry answers with the code already issued (signin_round).
+        key = signin_round.round_key(
+            event.user_name or "", event["request"].get("session") or [], event.request.client_metadata
+        )
+        already = signin_round.claim(key, issued, now)
+        if already is not None:
+            issued = already
+            logger.info("sign-in round already issued: no second email", extra={"kind": issued.kind})
+        elif email and not event.request.user_not_found:
+            try:
+                send_code(email, attributes.get("locale"), code)
+            except Exception:
+                signin_round.settle(key, issued, sent=False)  # a retry sends afresh
+                raise
+            signin_round.settle(key, issued, sent=True)
             metrics.count("auth", "SignInCodesSent")
             logger.info("sign-in code emailed", extra={"destination": mask_email(email), "kind": issued.kind})
+        else:
+            signin_round.settle(key, issued, sent=True)
     response = event.response
     response.private_challenge_parameters = issued.private_parameters()
     response.public_challenge_parameters = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -163,3 +164,89 @@ def test_create_auth_challenge_emails_a_hashed_code(seeded: Any) -> None:
     verify["request"]["privateChallengeParameters"] = retry["privateChallengeParameters"]
     verify["request"]["challengeAnswer"] = code
     assert trigger_verify_auth_challenge.lambda_handler(verify, Context())["response"]["answerCorrect"] is True
+
+
+def _sent_messages() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends["123456789012"]["ca-central-1"].sent_messages)
+
+
+def test_a_cognito_retry_of_the_same_round_emails_nothing(seeded: Any) -> None:
+    """Cognito calls CreateAuthChallenge again with the same session (timeout): one email, one code."""
+    import trigger_create_auth_challenge
+
+    env = seeded.environment()
+    before = len(_sent_messages())
+    first = trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())["response"]
+    retried = trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())["response"]
+    assert len(_sent_messages()) == before + 1
+    assert retried["privateChallengeParameters"] == first["privateChallengeParameters"]
+    assert retried["challengeMetadata"] == first["challengeMetadata"]
+    # Another user with the same history is another round: their own email.
+    other = sample("create_auth_challenge", env)
+    other["userName"] = "another-user"
+    trigger_create_auth_challenge.lambda_handler(other, Context())
+    assert len(_sent_messages()) == before + 2
+    # A new BFF sign-in of the same user (its own attempt id), retried once: one more email.
+    again = sample("create_auth_challenge", env)
+    again["request"]["clientMetadata"] = {"attempt": "0f" * 16}
+    trigger_create_auth_challenge.lambda_handler(copy.deepcopy(again), Context())
+    trigger_create_auth_challenge.lambda_handler(again, Context())
+    assert len(_sent_messages()) == before + 3
+
+
+def test_concurrent_retries_of_one_round_send_one_email(seeded: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import trigger_create_auth_challenge
+
+    env = seeded.environment()
+    before = len(_sent_messages())
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        responses = list(
+            pool.map(
+                lambda _: trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context()),
+                range(3),
+            )
+        )
+    assert len(_sent_messages()) == before + 1
+    assert len({json.dumps(r["response"]["privateChallengeParameters"], sort_keys=True) for r in responses}) == 1
+
+
+def test_a_retry_after_a_failed_send_delivers_one_email(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auth_codes
+    import auth_emails
+    import trigger_create_auth_challenge
+
+    env = seeded.environment()
+    real_send = auth_emails.send
+
+    def failing(to: str, message: Any) -> None:
+        raise RuntimeError("SES throttled")
+
+    monkeypatch.setattr(auth_emails, "send", failing)
+    with pytest.raises(RuntimeError):
+        trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())
+    monkeypatch.setattr(auth_emails, "send", real_send)
+    before = len(_sent_messages())
+    response = trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())["response"]
+    assert len(_sent_messages()) == before + 1
+    code = re.search(r">(\d{6})<", _sent_messages()[-1].body).group(1)
+    private = response["privateChallengeParameters"]
+    assert auth_codes.code_matches(code, private["salt"], private["codeHash"])
+
+
+def test_a_new_sign_in_after_the_round_window_gets_a_new_email(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signin_round
+    import trigger_create_auth_challenge
+
+    from portal_common import clock
+
+    env = seeded.environment()
+    before = len(_sent_messages())
+    trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())
+    later = clock.epoch() + signin_round.ROUND_SECONDS + 1
+    monkeypatch.setattr(clock, "epoch", lambda: later)
+    trigger_create_auth_challenge.lambda_handler(sample("create_auth_challenge", env), Context())
+    assert len(_sent_messages()) == before + 2
