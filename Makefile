@@ -53,9 +53,10 @@ run: $(VENV)/.installed
 
 # Unit, integration and end-to-end in one pytest run over TEST_WORKERS pytest-xdist workers, a whole
 # test file per worker (--dist loadfile: a module's fixtures and its local stack stay in one process).
-# Each worker that runs e2e tests starts its own local stack on free ports (the session fixture in
-# tests/e2e/conftest.py); the conformance and identity-doors modules still start theirs. The total
-# wall-clock time is printed at the end.
+# e2e modules share one local stack per worker (the ``stack`` fixture of tests/e2e/conftest.py, with
+# a sample of the drug extract), stopped when the worker has no more file using it; the conformance,
+# identity-doors and drugs-journey modules start their own. The total wall-clock time is printed at
+# the end (README, "Two commands": where the time goes).
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed
 	@start=$$(date +%s); status=0; \
