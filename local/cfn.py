@@ -10,6 +10,7 @@ sources. Nothing here copies a key schema or a route: all of it comes from the t
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -46,7 +47,7 @@ _TAGS = (
 )
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml when built with it
     """SafeLoader that understands CloudFormation's short-form tags."""
 
 
@@ -70,10 +71,27 @@ for _tag in _TAGS:
     _Loader.add_constructor(f"!{_tag}", _make_constructor(_tag))
 
 
+_parsed: dict[tuple[str, int, int], dict[str, Any]] = {}
+_sessions: dict[str, boto3.session.Session] = {}
+
+
+def _session(region: str) -> boto3.session.Session:
+    """One boto3 session per region for :meth:`Stack.create` (its loader keeps the service models
+    it read: the tests create a stack for every test)."""
+    if region not in _sessions:
+        _sessions[region] = boto3.session.Session(region_name=region)
+    return _sessions[region]
+
+
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template as plain data (intrinsics in their long ``Fn::`` form)."""
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    """The template as plain data (intrinsics in their long ``Fn::`` form): a fresh copy each call
+    (callers may change it), parsed once per version of the file (every test creates a stack)."""
+    stat = Path(path).stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _parsed:
+        with open(path, encoding="utf-8") as handle:
+            _parsed[key] = yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return copy.deepcopy(_parsed[key])
 
 
 @dataclass(frozen=True)
@@ -345,7 +363,7 @@ class Stack:
     # ------------------------------------------------------------------ creation
     def create(self, session: boto3.session.Session | None = None, *, endpoint_url: str | None = None) -> None:
         """Create every stateful resource of the template on ``endpoint_url`` (or moto in-process)."""
-        session = session or boto3.session.Session(region_name=self.region)
+        session = session or _session(self.region)
 
         def make(service: str) -> Any:
             return session.client(service, region_name=self.region, endpoint_url=endpoint_url)

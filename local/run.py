@@ -56,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-seed-background", action="store_true", help="skip the seeds that run after the gateway opens"
     )
+    parser.add_argument(
+        "--drugs",
+        type=Path,
+        help="the DPD allfiles.zip the drugs seed loads (default data/drugs/dpd-allfiles.zip; the tests give "
+        "their shared stacks a small sample of it)",
+    )
     parser.add_argument("--allowed-origin", help="CORS origin of the SPA (template parameter AllowedOrigin)")
     parser.add_argument(
         "--outbox-console",
@@ -149,6 +155,8 @@ class LocalStack:
         }
         if self.args.roster:
             self.environment["PORTAL_LOCAL_ROSTER"] = str(self.args.roster.resolve())
+        if self.args.drugs:
+            self.environment["PORTAL_LOCAL_DRUG_EXTRACT"] = str(self.args.drugs.resolve())
         os.environ.update(self.environment)
 
         from local.metrics_view import MetricsView

@@ -1,11 +1,14 @@
 """Local stack seed: the Health Canada DPD extract and BC PharmaCare prices carried in ``data/drugs``.
 
 Runs in the background (the gateway answers meanwhile; drug searches fill in as the import goes);
-a restart on the same state only writes what changed.
+a restart on the same state only writes what changed. ``python -m local.run --drugs FILE.zip`` loads
+another extract instead (the tests' shared stacks load a small sample of this one, see
+``tests/e2e/drug_sample.py``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +20,7 @@ BACKGROUND = True
 _ROOT = Path(__file__).resolve().parent.parent
 EXTRACT = _ROOT / "data" / "drugs" / "dpd-allfiles.zip"
 PRICES = _ROOT / "data" / "drugs" / "bc-pharmacare-prices.csv.gz"
+EXTRACT_ENV = "PORTAL_LOCAL_DRUG_EXTRACT"
 
 
 def seed(progress: Callable[[int, int], None]) -> str:
@@ -27,7 +31,8 @@ def seed(progress: Callable[[int, int], None]) -> str:
     from dpd_extract import load_prices, parse_extract
     from drug_catalog_import import write_catalog
 
-    report = write_catalog(parse_extract(EXTRACT), load_prices(PRICES), progress=progress, source=EXTRACT.name)
+    extract = Path(os.environ.get(EXTRACT_ENV) or EXTRACT)
+    report = write_catalog(parse_extract(extract), load_prices(PRICES), progress=progress, source=extract.name)
     return report.summary()
 
 

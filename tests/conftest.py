@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 
@@ -22,6 +23,39 @@ os.environ.update(Stack().environment())
 # ``@settings`` still chooses its number of examples.
 settings.register_profile("portal", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("portal")
+
+
+# The longest files start first, so that make test's workers end together (longest first):
+# the two schemathesis runs and the drugs journey (its own stack with the whole drug extract),
+# then the other e2e files, then integration, then unit.
+LONGEST_FIRST = (
+    "tests/e2e/test_openapi_conformance.py",
+    "tests/e2e/test_openapi_conformance_anonymous.py",
+    "tests/e2e/test_drugs_journey.py",
+)
+_LEVELS = ("tests/e2e/", "tests/integration/", "tests/unit/")
+
+
+def _start_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path in LONGEST_FIRST:
+        return LONGEST_FIRST.index(path)
+    level = next((i for i, prefix in enumerate(_LEVELS) if path.startswith(prefix)), len(_LEVELS))
+    return len(LONGEST_FIRST) + level
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the run longest files first (stable: a file's tests keep their order)."""
+    items.sort(key=_start_rank)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (boto3's service models, moto, pydantic, Powertools: hundreds of
+    thousands of objects) lives as long as the process: move it out of the garbage collector's
+    sight, so that each full collection (and pytest's five at the end of a session) costs only what
+    the tests themselves allocate."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

@@ -12,12 +12,30 @@ _DYNAMO_LOCK = threading.RLock()
 
 @contextmanager
 def serialised_dynamodb() -> Iterator[None]:
-    """moto applies a conditional write in several Python steps without a lock; real DynamoDB
-    serialises writes to an item. Wrap moto's write operations in one lock so that threads see
-    DynamoDB's guarantee (the code under test is unchanged)."""
+    """moto applies a conditional write in several Python steps without a lock, and a transaction
+    that fails is rolled back by putting back a copy of the whole table taken before it: a read
+    between the two sees writes that never committed, and a write of another thread in between is
+    lost. Real DynamoDB serialises writes to an item and never shows an uncommitted transaction
+    (read-committed). Wrap every moto operation that reads or writes items in one lock so that
+    threads see DynamoDB's guarantees (the code under test is unchanged).
+
+    A Powertools resolver is not thread-safe either (the current event is a class attribute): race
+    threads below the HTTP layer, or interleave whole requests (``tests/integration/test_claims_api.py``),
+    as Lambda does (one invocation at a time per execution environment)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    names = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "batch_get_item")
+    names = (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "get_item",
+        "batch_get_item",
+        "batch_write_item",
+        "transact_get_items",
+        "query",
+        "scan",
+    )
     originals = {name: getattr(DynamoDBBackend, name) for name in names}
 
     def wrap(function: Any) -> Any:

@@ -1,4 +1,5 @@
-"""End-to-end harness: one local stack per test session, over HTTP, as a client uses it.
+"""End-to-end harness: one local stack per test session (per pytest-xdist worker), over HTTP, as a
+client uses it.
 
 The session fixture ``stack`` starts ``python -m local.run --port 0`` in a subprocess (the same
 command ``make run`` uses, on free ports, with its state in a temporary directory), waits for its
@@ -6,6 +7,13 @@ command ``make run`` uses, on free ports, with its state in a temporary director
 output is captured in a file: ``stack.log_text()`` lets a test assert that no secret ever reaches
 the logs (the outbox prints only recipients and subjects in this mode, so e-mailed codes found in
 the log would be a real leak).
+
+A new e2e module uses ``stack`` (shared, free): it makes its own data (its own claims, receipts,
+registrations) and never assumes the stack is fresh. A module starts a stack of its own
+(``LocalStackProcess`` in a module-scoped fixture, ~10 CPU-seconds) only when it must change
+something for everyone (the clock offset is put back by its fixture, so it does not count) or needs
+other start options. Stacks load a small sample of the drug extract (``drug_sample.py``) unless
+started with ``drugs="full"`` (only ``test_drugs_journey.py``).
 
 Every test in ``tests/e2e`` is marked ``e2e``.
 """
@@ -17,8 +25,10 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +37,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "LOCAL_STACK_READY url="
-START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "90"))
+# A bound, not a wait (the ready line ends it): seeding a stack's provider directory took over 90 s
+# when four other test suites shared the machine's 2 cores.
+START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "240"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -41,11 +53,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Password of the demo accounts that local/seed_accounts.py registers.
 DEMO_PASSWORD = "Demo-Portail-2026"
 
+_sample_lock = threading.Lock()
+_sample: list[Path] = []
+
+
+def drug_sample() -> Path:
+    """The sample drug extract of this test process (written once, on first use)."""
+    from tests.e2e.drug_sample import write_sample
+
+    with _sample_lock:
+        if not _sample:
+            folder = Path(tempfile.mkdtemp(prefix="e2e-drugs-"))
+            _sample.append(write_sample(folder / "dpd-sample.zip"))
+        return _sample[0]
+
 
 class LocalStackProcess:
     """A running ``python -m local.run`` and helpers to talk to it."""
 
-    def __init__(self, workdir: Path, extra_args: list[str] | None = None) -> None:
+    def __init__(self, workdir: Path, extra_args: list[str] | None = None, drugs: str = "sample") -> None:
+        """``drugs="full"`` loads the whole DPD extract of ``data/drugs`` (about a CPU-minute in the
+        background); the default loads the sample of ``drug_sample.py``."""
         self.workdir = workdir
         self.log_path = workdir / "local-stack.log"
         self.url = ""
@@ -73,6 +101,7 @@ class LocalStackProcess:
             str(workdir / "state"),
             "--outbox-console",
             "headers",
+            *(["--drugs", str(drug_sample())] if drugs == "sample" else []),
             *(extra_args or []),
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT)
@@ -192,12 +221,67 @@ class LocalStackProcess:
         raise TimeoutError(f"seeds not finished after {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    """The local stack of this test session (started once, stopped at the end)."""
-    process = LocalStackProcess(tmp_path_factory.mktemp("local-stack"))
-    try:
-        process.wait_ready()
-        yield process
-    finally:
-        process.stop()
+class SharedStack:
+    """The stack that e2e modules share in this process (one per pytest-xdist worker): started when
+    a module first asks for it, stopped as soon as no later test of this worker uses it (an idle
+    stack still polls its queues and streams, about a tenth of a core)."""
+
+    def __init__(self) -> None:
+        self.process: LocalStackProcess | None = None
+
+    def get(self, tmp_path_factory: pytest.TempPathFactory) -> LocalStackProcess:
+        if self.process is None:
+            process = LocalStackProcess(tmp_path_factory.mktemp("local-stack"))
+            try:
+                process.wait_ready()
+            except BaseException:
+                process.stop()
+                raise
+            self.process = process
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            process, self.process = self.process, None
+            process.stop()
+
+
+_shared = SharedStack()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> LocalStackProcess:
+    """The shared local stack of this worker (see the module docstring)."""
+    return _shared.get(tmp_path_factory)
+
+
+def _uses_shared_stack(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    stack_defs = list(definitions.name2fixturedefs.get("stack", ())) if definitions else []
+    # A module that defines its own ``stack`` (its own start options) does not use the shared one.
+    return bool(stack_defs) and getattr(stack_defs[-1].func, "__module__", None) == __name__
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the shared stack when the next test file of this worker does not use it."""
+    if _shared.process is None or (nextitem is not None and nextitem.path == item.path):
+        return
+    if nextitem is None or not any(_uses_shared_stack(i) for i in item.session.items if i.path == nextitem.path):
+        _shared.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the shared stack shows the end of the stack's log (a 500's traceback
+    is there, and the stack's temporary directory may be gone when someone reads the report)."""
+    report = yield
+    if report.failed and _shared.process is not None and _uses_shared_stack(item):
+        report.sections.append(("local stack log (last 6000 characters)", _shared.process.log_text()[-6000:]))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the shared stack (if a test was interrupted before the teardown above)."""
+    _shared.stop()

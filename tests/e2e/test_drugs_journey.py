@@ -5,6 +5,7 @@ a dependant; another member's person is 404."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,20 @@ def persons_of(stack: LocalStackProcess, auth: dict[str, str]) -> dict[str, str]
         "Marie": person_id_for("G1001", "100001", "SELF", "Marie", date(1984, 3, 12)),
         "Léa": person_id_for("G1001", "100001", "CHILD", "Léa", date(2015, 6, 20)),
     }
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """A stack of this module's own with the whole DPD extract of ``data/drugs`` (the shared stacks
+    load a sample): the journey searches the real catalogue."""
+    from tests.e2e.conftest import LocalStackProcess
+
+    process = LocalStackProcess(tmp_path_factory.mktemp("drugs-stack"), drugs="full")
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="module")

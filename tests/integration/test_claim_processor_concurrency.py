@@ -28,12 +28,12 @@ def quiet_notifier() -> Any:
     return Notifier(publish=lambda item, changes: None, email=lambda item, member: None)
 
 
-def reset_totals(pk: str) -> None:
+def reset_member(pk: str) -> None:
+    """Each example starts from an empty member partition (claims, totals, usage): the example's
+    sums are its own, and moto's transactions (which copy the whole table) stay cheap."""
     client = boto3.client("dynamodb", region_name="ca-central-1")
     table = get_settings().claims_table
     for item in list(query_all(table, key_condition="PK = :pk", values={":pk": pk})):
-        if not str(item["SK"]).startswith(("TOTALS#", "USAGE#")):
-            continue
         client.delete_item(TableName=table, Key={"PK": {"S": pk}, "SK": {"S": item["SK"]}})
 
 
@@ -49,8 +49,10 @@ def family(seeded: Any) -> dict[str, str]:
     }
 
 
+# Five examples of 4 to 8 claims (up to 16 deliveries, replays included, over 6 threads); each starts
+# from an empty partition (``reset_member``).
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(
     specs=st.lists(
@@ -61,7 +63,7 @@ def family(seeded: Any) -> dict[str, str]:
             st.booleans(),  # delivered twice
         ),
         min_size=4,
-        max_size=10,
+        max_size=8,
     )
 )
 def test_concurrent_claims_never_exceed_a_maximum_and_replays_pay_nothing(
@@ -70,7 +72,7 @@ def test_concurrent_claims_never_exceed_a_maximum_and_replays_pay_nothing(
     from claim_processing import process_claim
 
     pk = f"MEMBER#{MARIE[0]}#{MARIE[1]}"
-    reset_totals(pk)
+    reset_member(pk)
     items = []
     deliveries = []
     for who, claim_type, amounts, twice in specs:

@@ -509,34 +509,103 @@ def test_the_transaction_marker_stops_a_second_claim_even_without_the_powertools
     assert _claim_count("MEMBER#G1001#100001") == 1
 
 
-def test_concurrent_duplicates_make_one_claim(world: Any) -> None:
+def test_concurrent_duplicates_make_one_claim(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Duplicates that arrive while the first request is still running (a client retrying after a
+    timeout, a double tap): each is another Lambda execution environment, so they meet the first one
+    only in DynamoDB. The first request is paused where it holds the idempotency record (inside the
+    submission); the duplicates run then, each one whole, as Lambda runs them (one invocation at a
+    time per environment, never two threads in one Powertools resolver)."""
+    import claim_routes_api
+
+    body = physio_claim(person_id(MARIE, "Marie"))
+    different = {**body, "treatments": [{**body["treatments"][0], "amount": "90.00"}]}
+    key = f"race-{uuid.uuid4()}"
+    during: list[tuple[int, Any, dict[str, str]]] = []
+    paused: list[bool] = []
+    submit_claim = claim_routes_api.submit_claim
+
+    def first_request_in_progress(*args: Any, **kwargs: Any) -> Any:
+        if not paused:  # only the first request pauses (a duplicate that got this far just runs)
+            paused.append(True)
+            during.extend(submit(body, key=key) for _ in range(5))
+            # Another body under the same key while the first runs: refused as a reused key.
+            during.append(submit(different, key=key))
+        return submit_claim(*args, **kwargs)
+
+    monkeypatch.setattr(claim_routes_api, "submit_claim", first_request_in_progress)
+    # Powertools leases the in-progress record for the invocation's remaining time (10 s, the
+    # template's timeout, in FakeContext); Lambda kills an invocation that outlives it, and then a
+    # retry may take over. The paused request here is alive, however long a loaded machine takes to
+    # run the duplicates: its lease must not run out under them (that was this test's flake).
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 15 * 60 * 1000)
+    status, first, _ = submit(body, key=key)
+    assert status == 201, first
+    assert len(during) == 6
+    for status, out, headers in during[:5]:
+        assert (status, out.get("code")) == (409, "IDEMPOTENCY_REQUEST_IN_PROGRESS"), out
+        assert headers["Retry-After"] == "1"
+    assert (during[5][0], during[5][1]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert _claim_count("MEMBER#G1001#100001") == 1
+    # After the first request, a retry gets its claim; another body under the key is refused.
+    status, out, _ = submit(body, key=key)
+    assert (status, out["claimId"]) == (201, first["claimId"])
+    status, out, _ = submit(different, key=key)
+    assert (status, out["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert _claim_count("MEMBER#G1001#100001") == 1
+
+
+def test_racing_duplicates_in_dynamodb_make_one_claim(world: Any) -> None:
+    """Six environments race the same key at the same instant: the idempotency record's conditional
+    write lets one through, and if two ever got past it the claim transaction's marker would stop
+    the second. The threads race below the HTTP layer (each with its own idempotency store, as each
+    environment has one) on a moto that applies each operation atomically, as DynamoDB does."""
+    import claim_routes_api
+    from claims_models import ClaimSubmission
+
+    from portal_common.aws_clients import client
+    from portal_common.config import get_settings
+    from portal_common.identity import caller_from_event
+    from tests.claims_support import api_event
+    from tests.moto_isolation import serialised_dynamodb
+
     body = physio_claim(person_id(MARIE, "Marie"))
     key = f"race-{uuid.uuid4()}"
-    results: list[tuple[int, Any]] = []
-    lock = threading.Lock()
+    caller = caller_from_event(api_event("POST", "/claims", member=MARIE, body=body))
+    submission = ClaimSubmission.model_validate(body)
     barrier = threading.Barrier(6)
+    results: list[tuple[str, Any]] = []
+    lock = threading.Lock()
 
-    def worker() -> None:
+    def environment() -> None:
+        # A cold environment: its own client and idempotency store.
+        run = claim_routes_api._idempotent_submit.__wrapped__(get_settings().idempotency_table, client("dynamodb"))
         barrier.wait()
-        status, out, _ = submit(body, key=key)
+        try:
+            created = run(
+                request={"member": caller.member_key, "key": key, "body": body},
+                caller=caller,
+                submission=submission,
+                lang="fr",
+            )
+            outcome: tuple[str, Any] = ("created", created.claim_id)
+        except Exception as error:
+            outcome = (type(error).__name__, str(error))
         with lock:
-            results.append((status, out))
+            results.append(outcome)
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    statuses = sorted(s for s, _ in results)
-    assert all(s in (201, 409) for s in statuses), results
-    assert 201 in statuses
-    assert all(out["code"] == "IDEMPOTENCY_REQUEST_IN_PROGRESS" for s, out in results if s == 409)
-    assert len({out["claimId"] for s, out in results if s == 201}) == 1
+    with serialised_dynamodb():
+        threads = [threading.Thread(target=environment) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    created = {claim_id for kind, claim_id in results if kind == "created"}
+    assert len(results) == 6
+    assert len(created) == 1, results
+    assert all(kind in ("created", "IdempotencyAlreadyInProgressError") for kind, _ in results), results
     assert _claim_count("MEMBER#G1001#100001") == 1
-    # After the race, a retry gets the claim.
     status, out, _ = submit(body, key=key)
-    assert status == 201
-    assert out["claimId"] == next(o["claimId"] for s, o in results if s == 201)
+    assert (status, out["claimId"]) == (201, created.pop())
 
 
 # ---------------------------------------------------------------- history
