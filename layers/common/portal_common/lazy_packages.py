@@ -25,11 +25,13 @@ import importlib
 import importlib.util
 import re
 import sys
+import threading
 from typing import Any
 
 # Packages whose __init__ only re-exports its submodules.
 DEFERRED = ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
 
+_init_lock = threading.RLock()
 _FROM_IMPORT = re.compile(r"^from\s+(\.?[\w.]*)\s+import\s+(\([^)]*\)|[^\n]+)", re.MULTILINE)
 
 
@@ -54,8 +56,11 @@ def defer_package_init(package: str) -> None:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None or spec.loader is None or spec.submodule_search_locations is None:
         return
-    with open(spec.origin, encoding="utf-8") as handle:
-        exports = _reexports(package, handle.read())
+    try:
+        with open(spec.origin, encoding="utf-8") as handle:
+            exports = _reexports(package, handle.read())
+    except (OSError, UnicodeDecodeError):  # no readable source (a sourceless install): import it as usual
+        return
     module = importlib.util.module_from_spec(spec)
     loader = spec.loader
     state = {"initialized": False}
@@ -65,9 +70,11 @@ def defer_package_init(package: str) -> None:
             value = getattr(importlib.import_module(exports[name]), name)
         elif not name.startswith("__") and importlib.util.find_spec(f"{package}.{name}") is not None:
             value = importlib.import_module(f"{package}.{name}")  # ``from package import submodule``
-        elif not state["initialized"] and (name == "__all__" or not name.startswith("__")):
-            state["initialized"] = True
-            loader.exec_module(module)  # the real __init__, once, for a name it defines itself
+        elif name == "__all__" or not name.startswith("__"):
+            with _init_lock:  # the local stack imports from several threads
+                if not state["initialized"]:
+                    state["initialized"] = True
+                    loader.exec_module(module)  # the real __init__, once, for a name it defines itself
             if name not in module.__dict__:
                 raise AttributeError(f"module {package!r} has no attribute {name!r}")
             return module.__dict__[name]
