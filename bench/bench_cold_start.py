@@ -4,11 +4,24 @@ For each function, a fresh interpreter imports the handler module and serves one
 request (the event shape its trigger sends), against moto. The baseline is a fresh interpreter
 doing ``import boto3`` and creating one client, the floor every boto3-based function pays.
 
+Each run of a function is paired with a baseline run just before it, and the ratio is the
+function's median over the median of its own paired baselines: on a shared machine whose load
+changes during the bench, a function and its baseline see the same load. Besides wall-clock time,
+each interpreter reports its CPU time (less sensitive to other processes) and its peak resident
+memory (``VmHWM``: what the function needs of its ``MemorySize``). The targets of issue 14
+are printed beside the ratios: API functions at most 1.3x the baseline, Cognito triggers at most
+1.1x.
+
 moto runs as a server in this (parent) process, not inside the measured interpreter: importing
 moto there would preload boto3 and botocore and hide exactly the cost we measure. The measured
 interpreter talks to it over loopback, as a Lambda talks to DynamoDB.
 
     python -m bench.bench_cold_start [--runs 5] [--function OpsApiFunction ...] [--parameter Tracing=Enabled]
+                                     [--python /path/to/venv/bin/python] [--no-bytecode]
+
+``--python`` measures with another interpreter (its own site-packages: ``bench.bench_runtimes``
+builds one per Python version with only ``requirements/runtime.txt``). ``--no-bytecode`` measures
+an artifact without ``.pyc`` files (what ``sam build`` alone produces; ``make build`` compiles them).
 """
 
 from __future__ import annotations
@@ -21,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +77,7 @@ class Context:
 with open(spec["eventFile"], encoding="utf-8") as handle:
     event = json.load(handle)
 before_import = time.perf_counter()
+cpu_started = time.process_time()
 module = importlib.import_module(spec["module"])
 handler = getattr(module, spec["handler"])
 imported = time.perf_counter()
@@ -73,22 +89,32 @@ try:
 except Exception as error:
     outcome = type(error).__name__
 served = time.perf_counter()
+cpu = time.process_time() - cpu_started
+# Peak resident memory of this interpreter (VmHWM; ru_maxrss would count the forking parent's).
+with open("/proc/self/status", encoding="ascii") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print("BENCH " + json.dumps({"import": imported - before_import, "first": served - imported,
-                            "total": served - before_import, "outcome": outcome}))
+                            "total": served - before_import, "outcome": outcome, "cpu": cpu, "rssKb": rss}))
 """
 
 _BASELINE = r"""
 import time
 started = time.perf_counter()
+cpu_started = time.process_time()
 import boto3
 boto3.session.Session().client("dynamodb", region_name="ca-central-1")
-print("BENCH " + __import__("json").dumps({"total": time.perf_counter() - started}))
+total = time.perf_counter() - started
+cpu = time.process_time() - cpu_started
+import json
+with open("/proc/self/status", encoding="ascii") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
 """
 
 
-def _run(code: str, argument: str, environment: dict[str, str]) -> dict[str, Any]:
+def _run(code: str, argument: str, environment: dict[str, str], python: str = sys.executable) -> dict[str, Any]:
     completed = subprocess.run(
-        [sys.executable, "-c", code, argument],
+        [python, "-c", code, argument],
         capture_output=True,
         text=True,
         env=environment,
@@ -308,15 +334,59 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")))
-    parser.add_argument("--function", action="append", help="only these logical ids")
-    parser.add_argument(
-        "--parameter", action="append", default=[], help="a template parameter, NAME=VALUE (Tracing=Enabled)"
-    )
-    args = parser.parse_args(argv if argv is not None else [])
+# Issue 14's targets: a function's cold start over the baseline of the same run.
+API_TARGET = 1.3
+TRIGGER_TARGET = 1.1
 
+
+@dataclass
+class Figure:
+    """One function's medians (milliseconds, KiB) and its paired baselines' medians."""
+
+    logical_id: str
+    kind: str  # "api", "trigger" or "other"
+    import_ms: float
+    first_ms: float
+    total_ms: float
+    cpu_ms: float
+    rss_kb: int
+    baseline_ms: float
+    baseline_cpu_ms: float
+    outcome: str
+
+    @property
+    def ratio(self) -> float:
+        return self.total_ms / self.baseline_ms
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.cpu_ms / self.baseline_cpu_ms
+
+    @property
+    def target(self) -> float | None:
+        return {"api": API_TARGET, "trigger": TRIGGER_TARGET}.get(self.kind)
+
+
+def _kind(spec: Any) -> str:
+    if spec.routes:
+        return "api"
+    if spec.sources and spec.sources[0].kind == "Cognito":
+        return "trigger"
+    return "other"
+
+
+def measure(
+    functions: list[str] | None = None,
+    runs: int = 5,
+    python: str = sys.executable,
+    parameters: dict[str, str] | None = None,
+    report: Any = print,
+    bytecode: bool = True,
+) -> tuple[dict[str, float], list[Figure]]:
+    """Measure every function (or ``functions``) ``runs`` times, each run paired with a baseline run.
+
+    Returns the baseline's medians (``total``, ``cpu`` ms, ``rssKb``) over all its runs and one
+    :class:`Figure` per function; ``report`` is called with each function's table line."""
     from local.inprocess_aws import use_fake_aws_environment
 
     use_fake_aws_environment()
@@ -334,23 +404,34 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     host, port = server.get_host_and_port()
     moto_url = f"http://{host}:{port}"
+    # moto's state is per process: a second measure() (bench_runtimes) starts from nothing too.
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=30).close()
+    figures: list[Figure] = []
+    baselines: list[dict[str, Any]] = []
     try:
-        stack = Stack(parameters=dict(item.split("=", 1) for item in args.parameter))
+        stack = Stack(parameters=parameters or {})
         stack.create(boto3.session.Session(region_name=stack.region), endpoint_url=moto_url)
         os.environ["AWS_ENDPOINT_URL"] = moto_url
         os.environ.update(stack.environment())
         specs = stack.functions()
         add_function_paths(specs.values())
         from local import seed_roster
+        from portal_common import aws_clients, config
 
+        aws_clients.reset_clients()  # a previous measure() of this process talked to another server
+        config.reload_settings()
         seed_roster.seed(lambda done, total: None)
         environment = {
             **os.environ,
             **stack.environment(),
             "AWS_ENDPOINT_URL": moto_url,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONDONTWRITEBYTECODE": "0",
         }
+        environment.pop("PYTHONPATH", None)  # the measured interpreter gets exactly its function's paths
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        if not bytecode:
+            # An artifact without .pyc files on a read-only disk: every module compiled at each start.
+            environment["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-no-pyc-")
         claims = {
             "sub": str(uuid.uuid4()),
             "email": "marie.tremblay@example.ca",
@@ -358,18 +439,13 @@ def main(argv: list[str] | None = None) -> int:
             "custom:participant_number": "100001",
             "token_use": "id",
         }
-        baseline = [_run(_BASELINE, "", environment)["total"] for _ in range(args.runs)]
-        baseline_ms = statistics.median(baseline) * 1000
-        print(f"runs per figure: {args.runs} (median); baseline = fresh interpreter, import boto3 + one client")
-        print(f"{'function':<32}{'import ms':>10}{'1st req ms':>11}{'cold ms':>9}{'x base':>8}  first answer")
-        print(f"{'baseline (boto3 + client)':<32}{'':>10}{'':>11}{baseline_ms:>9.0f}{1.0:>8.2f}")
         with tempfile.TemporaryDirectory() as scratch:
             for logical_id, spec in sorted(specs.items()):
-                if args.function and logical_id not in args.function:
+                if functions and logical_id not in functions:
                     continue
                 event = _first_event(stack, spec, claims)
                 if event is None:
-                    print(f"{logical_id:<32}  (skipped: no trigger to imitate)")
+                    report(f"{logical_id:<32}  (skipped: no trigger to imitate)")
                     continue
                 event_file = Path(scratch) / f"{logical_id}.json"
                 event_file.write_text(json.dumps(event), encoding="utf-8")
@@ -381,24 +457,91 @@ def main(argv: list[str] | None = None) -> int:
                     "eventFile": str(event_file),
                     "requestId": str(uuid.uuid4()),
                 }
-                results = []
-                for _ in range(args.runs):
+                results, paired = [], []
+                for _ in range(runs):
                     if str(event.get("triggerSource", "")).startswith("CreateAuthChallenge"):
                         # A new user each run: a first round (claim + SES email), not a Cognito
                         # retry of the previous run's round (which reads the claim and emails nothing).
                         event["userName"] = str(uuid.uuid4())
                         event_file.write_text(json.dumps(event), encoding="utf-8")
-                    results.append(_run(_MEASURE, json.dumps(argument), {**environment, **spec.environment}))
-                imports = statistics.median(r["import"] for r in results) * 1000
-                firsts = statistics.median(r["first"] for r in results) * 1000
-                total = statistics.median(r["total"] for r in results) * 1000
-                print(
-                    f"{logical_id:<32}{imports:>10.0f}{firsts:>11.0f}{total:>9.0f}{total / baseline_ms:>8.2f}"
-                    f"  {results[-1]['outcome']}",
-                    flush=True,
+                    paired.append(_run(_BASELINE, "", environment, python))
+                    results.append(_run(_MEASURE, json.dumps(argument), {**environment, **spec.environment}, python))
+                baselines.extend(paired)
+                figure = Figure(
+                    logical_id=logical_id,
+                    kind=_kind(spec),
+                    import_ms=statistics.median(r["import"] for r in results) * 1000,
+                    first_ms=statistics.median(r["first"] for r in results) * 1000,
+                    total_ms=statistics.median(r["total"] for r in results) * 1000,
+                    cpu_ms=statistics.median(r["cpu"] for r in results) * 1000,
+                    rss_kb=int(statistics.median(r["rssKb"] for r in results)),
+                    baseline_ms=statistics.median(r["total"] for r in paired) * 1000,
+                    baseline_cpu_ms=statistics.median(r["cpu"] for r in paired) * 1000,
+                    outcome=results[-1]["outcome"],
                 )
+                figures.append(figure)
+                report(_line(figure))
     finally:
         server.stop()
+    baseline = {
+        "total": statistics.median(r["total"] for r in baselines) * 1000 if baselines else 0.0,
+        "cpu": statistics.median(r["cpu"] for r in baselines) * 1000 if baselines else 0.0,
+        "rssKb": statistics.median(r["rssKb"] for r in baselines) if baselines else 0.0,
+    }
+    return baseline, figures
+
+
+HEADER = (
+    f"{'function':<32}{'import':>7}{'1st req':>8}{'cold':>6}{'base':>6}{'x base':>7}{'target':>7}"
+    f"{'cpu':>6}{'cpu x':>7}{'RSS MiB':>8}  first answer"
+)
+
+
+def _line(figure: Figure) -> str:
+    target = "" if figure.target is None else f"{figure.target:.1f}{'' if figure.ratio <= figure.target else '!'}"
+    return (
+        f"{figure.logical_id:<32}{figure.import_ms:>7.0f}{figure.first_ms:>8.0f}{figure.total_ms:>6.0f}"
+        f"{figure.baseline_ms:>6.0f}{figure.ratio:>7.2f}{target:>7}{figure.cpu_ms:>6.0f}{figure.cpu_ratio:>7.2f}"
+        f"{figure.rss_kb / 1024:>8.0f}  {figure.outcome}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")))
+    parser.add_argument("--function", action="append", help="only these logical ids")
+    parser.add_argument(
+        "--parameter", action="append", default=[], help="a template parameter, NAME=VALUE (Tracing=Enabled)"
+    )
+    parser.add_argument("--python", default=sys.executable, help="the measured interpreter (default: this one)")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="ignore .pyc files (an artifact built without them, as sam build's)"
+    )
+    args = parser.parse_args(argv if argv is not None else [])
+    print(
+        f"runs per figure: {args.runs} (medians), each paired with a baseline run (fresh interpreter,"
+        f" import boto3 + one client); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "ms: wall clock; x base: cold / paired baseline (target: issue 14, '!' = missed);"
+        " cpu: CPU ms of the cold start; cpu x: same ratio in CPU time"
+    )
+    print(HEADER, flush=True)
+    baseline, figures = measure(
+        args.function,
+        args.runs,
+        args.python,
+        dict(item.split("=", 1) for item in args.parameter),
+        report=lambda line: print(line, flush=True),
+        bytecode=not args.no_bytecode,
+    )
+    print(
+        f"{'baseline (all runs)':<32}{'':>7}{'':>8}{baseline['total']:>6.0f}{'':>6}{1.0:>7.2f}{'':>7}"
+        f"{baseline['cpu']:>6.0f}{1.0:>7.2f}"
+        f"{baseline['rssKb'] / 1024:>8.0f}"
+    )
+    missed = [f.logical_id for f in figures if f.target is not None and f.ratio > f.target]
+    print(f"load average at the end {os.getloadavg()[0]:.1f}; over target: {', '.join(missed) or 'none'}")
     return 0
 
 

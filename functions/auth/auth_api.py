@@ -7,6 +7,10 @@ tokens (``auth_tokens_api``), and the signed-in member's account settings (``aut
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import auth_account_api

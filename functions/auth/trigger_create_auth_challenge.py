@@ -15,6 +15,10 @@ HMAC. Public parameters give the app what it shows: the masked destination and t
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import auth_codes

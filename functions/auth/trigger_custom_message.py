@@ -12,6 +12,10 @@ nothing (the caller gets ``UserLambdaValidationException``; the API still answer
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import auth_emails

@@ -8,6 +8,10 @@ of an account past the limit fails before its password is asked (``GetItem``).
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import auth_throttle

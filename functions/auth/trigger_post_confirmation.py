@@ -12,6 +12,10 @@ tokens stop working, so a thief's session ends within the ID token's 5 minutes.
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import account_links

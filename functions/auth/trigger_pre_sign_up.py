@@ -9,6 +9,10 @@ participant, race-safe). The error message is the stable code (``IDENTITY_NOT_VE
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from datetime import date
 from typing import Any
 

@@ -6,6 +6,10 @@ wrong (DefineAuthChallenge reads the reason from the next challenge's metadata).
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import auth_codes

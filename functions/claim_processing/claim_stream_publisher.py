@@ -10,6 +10,10 @@ event source mapping bisects and, after its retries, sends it to the failure que
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from collections.abc import Callable
 from typing import Any
 

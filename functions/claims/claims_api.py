@@ -8,6 +8,10 @@ HTTP shape only. One resolver for the function, one ``Router`` per route group: 
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 
 import claim_routes_api

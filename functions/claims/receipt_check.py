@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Any
 from urllib.parse import unquote_plus
 

@@ -5,6 +5,10 @@ HTTP shape only; the rules are in ``drug_service`` (search, look-up) and ``drug_
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query

@@ -7,6 +7,10 @@ it is out of date, so it always describes what is deployed.
 
 from __future__ import annotations
 
+import portal_common  # noqa: F401 - first: defers library package inits (portal_common.lazy_packages)
+
+# isort: split
+
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

@@ -1,8 +1,11 @@
 """boto3 clients created once per process and reused across warm invocations.
 
-Clients are created lazily so a function only pays (about 0.15 s each at cold start) for the ones it
-uses. Endpoints come from boto3's own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
-variables, which is how the local stack points the unchanged code at moto.
+Clients are created lazily so a function only pays for the ones it uses, and all of them come from
+one boto3 session: a session loads botocore's endpoint data and registers its handlers (about 0.1 s
+at a cold start), so a second session for a second client (CreateAuthChallenge: DynamoDB then SES)
+would pay that again (``make bench``, README "Performance"). Endpoints come from boto3's own
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables, which is how the local stack points
+the unchanged code at moto.
 
 With tracing on (template parameter ``Tracing``: ``POWERTOOLS_TRACE_DISABLED=false``), the first
 client starts a Powertools ``Tracer``, which patches botocore: every AWS call becomes an X-Ray
@@ -22,6 +25,7 @@ from portal_common.config import get_settings
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+_session: list[boto3.session.Session] = []
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
@@ -45,13 +49,14 @@ def client(service: str) -> Any:
     with _lock:
         _start_tracing()
         if service not in _clients:
-            _clients[service] = boto3.session.Session().client(
-                service, region_name=get_settings().region, config=_CONFIG
-            )
+            if not _session:
+                _session.append(boto3.session.Session())
+            _clients[service] = _session[0].client(service, region_name=get_settings().region, config=_CONFIG)
         return _clients[service]
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests switch endpoints between cases)."""
+    """Forget cached clients and their session (tests switch endpoints and credentials between cases)."""
     with _lock:
         _clients.clear()
+        _session.clear()

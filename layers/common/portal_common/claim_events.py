@@ -37,7 +37,12 @@ class ClaimEvent(BaseModel):
 
     # A refused detail's error names fields, never their values (member keys reach the logs otherwise).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, hide_input_in_errors=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+        defer_build=True,  # built on first use, not at import (cold start)
     )
     detail_type: ClassVar[str]
 

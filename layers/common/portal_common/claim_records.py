@@ -35,7 +35,11 @@ class StoredModel(BaseModel):
     logs its errors, and an item holds participant numbers and what the member wrote."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", hide_input_in_errors=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        hide_input_in_errors=True,
+        defer_build=True,  # built on first use, not at import (cold start)
     )
 
     def to_map(self) -> dict[str, Any]:

@@ -35,7 +35,9 @@ _OTHER_WORDS = frozenset({"autre", "autres", "other", "others"})
 
 
 class _CatalogueModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
 
 class Choice(_CatalogueModel):

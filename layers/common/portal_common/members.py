@@ -16,13 +16,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from portal_common.config import get_settings
 from portal_common.dynamo import query
 from portal_common.identity import member_key
-from portal_common.plans import Plan
 from portal_common.text import normalized
+
+if TYPE_CHECKING:  # the plan model (pydantic) is loaded by whoever reads a plan, not by members
+    from portal_common.plans import Plan
 
 Relationship = Literal["SELF", "SPOUSE", "CHILD"]
 

@@ -38,6 +38,7 @@ class InputModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         frozen=True,
+        defer_build=True,  # the validator is built on first use, not at import (cold start)
     )
 
 
@@ -54,7 +55,7 @@ class OutputModel(BaseModel):
     its last page).
     """
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
     keep_null: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

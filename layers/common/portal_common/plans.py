@@ -29,7 +29,9 @@ PLAN_CACHE_SECONDS = 300
 
 
 class _PlanModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
 
 class LocalizedText(_PlanModel):
