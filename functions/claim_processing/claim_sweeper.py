@@ -44,7 +44,7 @@ logger = get_logger("claim-sweeper")
 get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 MAX_ITEMS_PER_RUN = 500  # the rest waits for the next run (every 5 minutes)
-SAFETY_MS = 20_000  # stop taking items when less time than this is left (one item's worst case)
+SAFETY_MS = 30_000  # stop taking items when less time than this is left (an S3 call at worst: 24 s)
 PUT_EVENTS_BATCH = 10
 
 

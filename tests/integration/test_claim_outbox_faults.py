@@ -155,7 +155,8 @@ def paid_once(item: dict[str, Any]) -> None:
     assert claim["status"] == "PAID"
     assert [h["status"] for h in claim["statusHistory"]] == ["SUBMITTED", "IN_REVIEW", "PAID"]
     assert claim.get("outbox") == []
-    assert "sweepShard" not in claim and "sweepAt" not in claim  # out of the sweep index
+    assert "sweepShard" not in claim
+    assert "sweepAt" not in claim
     totals = boto3.client("dynamodb").get_item(
         TableName=get_settings().claims_table,
         Key={"PK": {"S": item["PK"]}, "SK": {"S": f"TOTALS#{item['patientId']}#2026"}},
@@ -179,7 +180,9 @@ def test_ses_throttled_the_whole_time_is_retried_later_without_adjudicating_agai
     claim = load(item)
     assert claim["status"] == "PAID"
     [entry] = claim["outbox"]  # the PAID e-mail is still owed; its event went out
-    assert entry["status"] == "PAID" and entry["eventSent"] is True and entry["attempts"] == 1
+    assert entry["status"] == "PAID"
+    assert entry["eventSent"] is True
+    assert entry["attempts"] == 1
     assert claim["sweepAt"] > claim["statusHistory"][-1]["at"]
     assert published(bus) == STATUS_EVENTS
 
@@ -438,10 +441,13 @@ def test_a_pending_receipt_whose_file_is_there_is_checked_again(seeded: Any) -> 
     head = client("s3").head_object(Bucket=settings.documents_bucket, Key=key)
     assert "swept-at" in head["Metadata"]  # the copy onto itself: S3 notifies the check again
     gone = get_item(settings.claims_table, ReceiptRecord.key(abandoned.receipt_id), consistent=True)
-    assert gone is not None and "sweepAt" not in gone  # never uploaded: out of the index
+    assert gone is not None
+    assert "sweepAt" not in gone
     receipt_check.lambda_handler(s3_event(settings.documents_bucket, key), FakeContext())
     checked = get_item(settings.claims_table, ReceiptRecord.key(receipt.receipt_id), consistent=True)
-    assert checked is not None and checked["status"] == "UPLOADED" and "sweepAt" not in checked
+    assert checked is not None
+    assert checked["status"] == "UPLOADED"
+    assert "sweepAt" not in checked
     assert sweep().items == 0
 
 
@@ -449,3 +455,34 @@ def _typed(item: dict[str, Any]) -> dict[str, Any]:
     from portal_common.dynamo import to_item
 
     return to_item(item)
+
+
+# ----------------------------------------------------------------------------- the API
+
+
+def test_a_stored_claim_is_answered_201_when_the_idempotency_record_cannot_be_completed(seeded: Any) -> None:
+    from tests.claims_support import person_id as person
+    from tests.claims_support import physio_claim, seed_directory, submit
+
+    seed_directory()
+    idempotency_table = get_settings().idempotency_table
+
+    def completion(params: dict[str, Any]) -> Answer | None:
+        text = params["body"].decode() if isinstance(params["body"], bytes) else str(params["body"])
+        return (
+            _answer(500, {"Error": {"Code": "InternalServerError", "Message": "x"}})
+            if idempotency_table in text
+            else None
+        )
+
+    claim = physio_claim(person(MARIE, "Marie"))
+    with fault("dynamodb", "UpdateItem", completion) as injected:
+        status, created, headers = submit(claim, key="key-outbox-201")
+    assert injected["injected"] >= 1
+    assert status == 201, created
+    assert headers["Location"] == f"/v1/claims/{created['claimId']}"
+    # The retry the client makes anyway is answered with the same claim, never a 409 in between.
+    again, replayed, _ = submit(claim, key="key-outbox-201")
+    assert (again, replayed["claimId"]) == (201, created["claimId"])
+    _, claims, _ = submit.__globals__["claims_call"]("GET", "/claims", member=MARIE)
+    assert [c["claimId"] for c in claims["items"]] == [created["claimId"]]
