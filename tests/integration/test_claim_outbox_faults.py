@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
+from moto.core.models import botocore_stubber
 
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
@@ -216,16 +217,19 @@ def test_a_lost_ses_answer_is_the_documented_at_least_once_window(bus: str) -> N
     ses = client("ses")
     state = {"left": 1}
 
-    def lose(**_: Any) -> None:
+    def lose(request: Any, event_name: str, **_: Any) -> None:
+        # SES (moto) acts on the request, then the answer is lost: inside botocore's retry loop,
+        # where an SDK retry would send the mail again at once.
         if state["left"]:
             state["left"] -= 1
+            botocore_stubber(event_name=event_name, request=request)
             raise ReadTimeoutError(endpoint_url="https://email.ca-central-1.amazonaws.com")
 
-    ses.meta.events.register("after-call.ses.SendEmail", lose)
+    ses.meta.events.register("before-send.ses.SendEmail", lose)
     try:
         process(item)
     finally:
-        ses.meta.events.unregister("after-call.ses.SendEmail", lose)
+        ses.meta.events.unregister("before-send.ses.SendEmail", lose)
     assert len(sent_emails()) == 1  # sent; the processor saw a timeout
     assert load(item)["outbox"][0]["attempts"] == 1
     sweep()
@@ -483,6 +487,7 @@ def test_a_stored_claim_is_answered_201_when_the_idempotency_record_cannot_be_co
     assert headers["Location"] == f"/v1/claims/{created['claimId']}"
     # The retry the client makes anyway is answered with the same claim, never a 409 in between.
     again, replayed, _ = submit(claim, key="key-outbox-201")
-    assert (again, replayed["claimId"]) == (201, created["claimId"])
+    assert again == 201, replayed
+    assert replayed["claimId"] == created["claimId"]
     _, claims, _ = submit.__globals__["claims_call"]("GET", "/claims", member=MARIE)
     assert [c["claimId"] for c in claims["items"]] == [created["claimId"]]
