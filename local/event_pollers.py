@@ -6,6 +6,10 @@
 - SQS (``Type: SQS``): Lambda's SQS batch shape; successes are deleted, failures (the whole batch
   on an exception, or the ``batchItemFailures``) become visible again after a short local delay
   so that the queue's redrive policy (moto) moves them to the dead-letter queue in seconds.
+- Schedules (``AWS::Scheduler::Schedule`` whose target is a function of the template): a timer
+  invokes the function every :data:`LOCAL_SCHEDULE_SECONDS` (or the schedule's own rate, if
+  shorter), with the schedule's ``Input``, as EventBridge Scheduler would (asynchronously: its
+  failure is logged, and the next run comes on time).
 - S3 notifications (``Type: S3``): S3 sends notifications to a queue (moto does this part), one
   hidden local queue per event source, and this poller invokes the function with the S3 event as
   an asynchronous invocation would (``EventInvokeConfig`` retries, then Lambda's destination record
@@ -22,6 +26,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 import traceback
@@ -42,6 +47,9 @@ log = logging.getLogger("local.pollers")
 
 POLL_INTERVAL = 0.2
 LOCAL_SQS_RETRY_DELAY = 1  # seconds before a failed SQS message is visible again (AWS: the queue's timeout)
+# Schedules run this often locally (AWS: their rate, 5 minutes for the sweeper), so that their
+# effect shows within seconds; what they act on is decided by the (shiftable) clock, not the timer.
+LOCAL_SCHEDULE_SECONDS = 5.0
 
 
 class Poller:
@@ -491,6 +499,62 @@ def wire_s3_notifications(stack: Stack, sqs: Any, s3: Any) -> list[tuple[EventSo
     return wired
 
 
+# ------------------------------------------------------------------------------------ schedules
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_seconds(expression: str) -> float:
+    """Seconds between runs of a ``rate(...)`` schedule expression (``ValueError`` for others)."""
+    match = _RATE.match(expression.strip())
+    if match is None:
+        raise ValueError(f"unsupported schedule expression {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+@dataclass
+class SchedulePoller(Poller):
+    """An EventBridge Scheduler schedule targeting a function: a timer."""
+
+    runtime: Any
+    function: str
+    interval: float
+    event: dict[str, Any] = field(default_factory=dict)
+    last_run: float = 0.0
+    runs: int = 0
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.function}<-schedule"
+
+    def poll_once(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_run < self.interval:
+            return False
+        self.last_run = now
+        self.found()
+        result, _ = _invoke(self.runtime, self.function, dict(self.event))
+        self.runs += 1
+        # Busy while a run did something (its report counts items), so that "idle" means settled.
+        return isinstance(result, dict) and bool(result.get("items"))
+
+
+def schedule_pollers(stack: Stack, runtime: FunctionRuntime) -> list[Poller]:
+    """A timer for every enabled ``AWS::Scheduler::Schedule`` whose target is a template function."""
+    pollers: list[Poller] = []
+    for logical_id, resource in stack.of_type("AWS::Scheduler::Schedule").items():
+        props = resource.get("Properties") or {}
+        target = props.get("Target") or {}
+        arn = target.get("Arn")
+        function = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+        if props.get("State", "ENABLED") != "ENABLED" or function is None or not runtime.available(function):
+            log.warning("%s: schedule target is not a runnable function of the template", logical_id)
+            continue
+        interval = min(schedule_seconds(str(props["ScheduleExpression"])), LOCAL_SCHEDULE_SECONDS)
+        event = json.loads(target.get("Input") or "{}")
+        pollers.append(SchedulePoller(runtime, function, interval, event))
+    return pollers
+
+
 # ---------------------------------------------------------------------------------------- group
 class PollerGroup:
     """Runs pollers in threads; knows when they are all idle."""
@@ -598,4 +662,5 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
                     on_failure_arn=spec.on_failure_arn,
                 )
             )
+    pollers.extend(schedule_pollers(stack, runtime))
     return pollers

@@ -47,8 +47,18 @@ def serialised_dynamodb() -> Iterator[None]:
 
     for name, function in originals.items():
         setattr(DynamoDBBackend, name, wrap(function))
+    # moto's response layer also reads the item outside the backend (a deep copy of it for
+    # ``ReturnValues``), while another thread may be changing it: hold the same lock there too.
+    from moto.dynamodb.responses import DynamoHandler
+
+    handler_names = ("update_item", "put_item", "delete_item", "transact_write_items")
+    handler_originals = {name: getattr(DynamoHandler, name) for name in handler_names}
+    for name, function in handler_originals.items():
+        setattr(DynamoHandler, name, wrap(function))
     try:
         yield
     finally:
         for name, function in originals.items():
             setattr(DynamoDBBackend, name, function)
+        for name, function in handler_originals.items():
+            setattr(DynamoHandler, name, function)

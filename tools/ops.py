@@ -5,6 +5,9 @@
     account            --contract C --participant P       a member's account state
     republish-claim    --contract C --participant P --claim ID
                                                           publish ClaimSubmitted again (idempotent processor)
+    republish-stuck    [--older-than MINUTES] [--max N]   publish ClaimSubmitted again for every claim still
+                                                          SUBMITTED/IN_REVIEW that long after its last change
+                                                          (found from the table's sweep index, not the stream)
     clear-registration --contract C --participant P --email ADDRESS
                                                           free a participant held by an unconfirmed
                                                           registration (the mistyped-email case)
@@ -263,6 +266,54 @@ def republish_claim(target: Target, contract: str, participant: str, claim_id: s
     return {"claimId": claim_id, "status": claim.status, "published": "ClaimSubmitted"}
 
 
+def republish_stuck(target: Target, older_than_minutes: int, limit: int) -> dict[str, Any]:
+    """``ClaimSubmitted`` again for every claim still ``SUBMITTED``/``IN_REVIEW`` ``older_than_minutes``
+    after its last change: found from the table's sweep index (whatever happened to the stream's
+    records), published 10 per ``PutEvents``. The processor is idempotent per claim."""
+    from datetime import timedelta
+
+    from portal_common import clock
+    from portal_common.claim_events import ClaimSubmittedV1
+    from portal_common.claim_records import ACTIVE_STATUSES, ClaimRecord
+    from portal_common.dynamo import get_item, query_all
+    from portal_common.sweep import INDEX, shards
+
+    if older_than_minutes < 0 or limit < 1:
+        raise Refused("--older-than must be >= 0 and --max >= 1")
+    table = target.name("ClaimsTable")
+    now = clock.now_iso()
+    cutoff = (clock.now() - timedelta(minutes=older_than_minutes)).isoformat(timespec="milliseconds")
+    cutoff = cutoff.replace("+00:00", "Z")
+    stuck: list[ClaimRecord] = []
+    for shard in shards():
+        found = query_all(
+            table,
+            index=INDEX,
+            key_condition="sweepShard = :shard",
+            values={":shard": shard},
+        )
+        for entry in found:
+            if len(stuck) >= limit:
+                break
+            if not ClaimRecord.is_claim_item(entry):
+                continue
+            item = get_item(table, ClaimRecord.key(str(entry["PK"]), str(entry["claimId"])), consistent=True)
+            claim = ClaimRecord.from_item(item) if item else None
+            if claim is None or claim.status not in ACTIVE_STATUSES:
+                continue
+            last = claim.status_history[-1].at if claim.status_history else claim.submitted_at
+            if last <= cutoff:
+                stuck.append(claim)
+    bus = target.name("ClaimsEventBus")
+    for start in range(0, len(stuck), 10):
+        _put_events([ClaimSubmittedV1.of(c).entry(bus) for c in stuck[start : start + 10]])
+    return {
+        "at": now,
+        "published": len(stuck),
+        "claims": [{"claimId": c.claim_id, "status": c.status} for c in stuck],
+    }
+
+
 def _put_events(entries: list[dict[str, Any]]) -> None:
     from portal_common.aws_clients import client
 
@@ -425,6 +476,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             command.add_argument("--claim", required=True, help="the claim id")
         if name == "clear-registration":
             command.add_argument("--email", required=True, help="the address the member registered with")
+    command = commands.add_parser("republish-stuck", help="publish every stuck claim again (from the table)")
+    command.add_argument("--older-than", type=int, default=15, help="minutes since the claim's last change")
+    command.add_argument("--max", type=int, default=1000, help="at most this many claims")
     command = commands.add_parser("redrive", help="replay a dead-letter or failure queue")
     command.add_argument("queue", choices=REDRIVABLE)
     command.add_argument("--max", type=int, default=1000, help="at most this many messages")
@@ -434,7 +488,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _audited_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from portal_common.log import mask_email
 
-    found = {k: getattr(args, k) for k in ("contract", "participant", "claim", "queue", "max") if hasattr(args, k)}
+    found = {
+        k: getattr(args, k)
+        for k in ("contract", "participant", "claim", "queue", "max", "older_than")
+        if hasattr(args, k)
+    }
     if getattr(args, "email", None):
         found["email"] = mask_email(args.email)
     return found
@@ -453,6 +511,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
         "republish-claim": lambda: republish_claim(target, args.contract, args.participant, args.claim),
         "clear-registration": lambda: clear_registration(target, args.contract, args.participant, args.email),
         "redrive": lambda: redrive(target, args.queue, args.max),
+        "republish-stuck": lambda: republish_stuck(target, args.older_than, args.max),
     }
     entry: dict[str, Any] = {
         "at": clock.now_iso(),

@@ -26,6 +26,7 @@ from portal_common.claim_records import (
     AdjudicationRecord,
     ClaimRecord,
     InformationRequestRecord,
+    OutboxEntry,
     StepRecord,
 )
 from portal_common.config import get_settings
@@ -144,3 +145,48 @@ def mark_notified(claim: ClaimRecord, status: str) -> None:
     except ClientError as error:
         if not is_conditional_failure(error):
             raise
+
+
+# ----------------------------------------------------------------------------- the outbox
+
+
+def _update_claim(claim: ClaimRecord, update: dict[str, Any]) -> ClaimRecord | None:
+    """Run one conditional ``UpdateItem`` on the claim; the claim as stored after it when the
+    update asked for it, ``None`` otherwise. Raises :class:`ConcurrentUpdate` when the condition fails."""
+    try:
+        response = client("dynamodb").update_item(TableName=_table(), **update)
+    except ClientError as error:
+        if is_conditional_failure(error):
+            raise ConcurrentUpdate("claim changed") from error
+        raise
+    attributes = response.get("Attributes")
+    return ClaimRecord.from_item(from_item(attributes) or {}) if attributes else None
+
+
+def lease_outbox(claim: ClaimRecord, entry: OutboxEntry, token: str, now: int, until: int) -> ClaimRecord:
+    """Claim the outbox's first entry for this delivery (``ConcurrentUpdate`` when another delivery
+    holds it, or it is no longer first); the claim as stored now."""
+    stored = _update_claim(claim, claim.lease_update(entry, token, now, until))
+    assert stored is not None
+    return stored
+
+
+def outbox_delivered(claim: ClaimRecord, entry: OutboxEntry, token: str) -> ClaimRecord:
+    """Remove the delivered first entry (under this delivery's lease); the claim as stored now."""
+    stored = _update_claim(claim, claim.delivered_update(entry, token))
+    assert stored is not None
+    return stored
+
+
+def release_outbox(claim: ClaimRecord, entry: OutboxEntry, token: str, *, event_sent: bool, retry_at: str) -> None:
+    """Give the first entry back after a failed delivery, to be retried at ``retry_at``."""
+    _update_claim(claim, claim.failed_update(entry, token, event_sent=event_sent, retry_at=retry_at))
+
+
+def move_sweep(claim: ClaimRecord, sweep_at: str | None) -> bool:
+    """Move the claim's place in the sweep index (``None``: out of it) if it is still as read."""
+    try:
+        _update_claim(claim, claim.sweep_update(sweep_at))
+    except ConcurrentUpdate:
+        return False
+    return True

@@ -20,8 +20,11 @@ version that were read, so a replayed or duplicated event never pays twice:
   adjudicated again from fresh totals, at most ``MAX_ATTEMPTS`` times, then the record is retried
   by SQS.
 
-Notifications (``ClaimStatusChanged`` and the e-mail) go out after the commit, then the claim
-records ``notifiedStatus``: at least once, never lost on a crash in between.
+Every transition writes its notification work (an outbox entry: ``ClaimStatusChanged`` and, for
+the statuses the member is told about, the e-mail) in the same write as the status; after the
+commit the processor delivers the claim's outbox (``claim_outbox``: each entry claimed
+conditionally, sent once, removed). A crash or a failed send leaves the entry in the outbox, where
+a later delivery of the message or the scheduled sweeper finds it: nothing is adjudicated again.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import adjudication_store as store
 from adjudication_inputs import adjudicate_claim
 from claim_coordination import OTHER_PAYER_STATEMENT_REQUIRED
-from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
+from claim_notification import StatusChange
+from claim_outbox import Notifier, deliver
 
 from portal_common import clock, metrics
 from portal_common.claim_events import ClaimSubmittedV1
@@ -72,20 +76,7 @@ class TooMuchContention(Exception):
     """The running totals kept changing; SQS retries the record later."""
 
 
-@dataclass
-class Notifier:
-    """Side effects after a transition (replaceable in tests)."""
-
-    publish: Callable[[ClaimRecord, list[StatusChange]], None] = publish_status_changes
-    email: Callable[[ClaimRecord, Member | None], None] = field(default=lambda claim, member: _email(claim, member))
-
-
-def _email(claim: ClaimRecord, member: Member | None) -> None:
-    if member is None:
-        return
-    email = render_email(claim, member, email_language(claim, member))
-    if email is not None:
-        send_email(email)
+__all__ = ["Notifier", "Outcome", "process_claim"]
 
 
 @dataclass(frozen=True)
@@ -265,16 +256,6 @@ def _finish(
     *,
     replay: bool,
 ) -> Outcome:
-    status = claim.status
-    if claim.notified_status != status:
-        if not changes:
-            # A previous delivery committed but stopped before notifying: notify now.
-            history = claim.status_history
-            previous = history[-2].status if len(history) >= 2 else "IN_REVIEW"
-            at = history[-1].at if history else clock.now_iso()
-            changes = [StatusChange(previous, status, at)]
-        member = member if member is not None else _member_of(claim)
-        notifier.publish(claim, changes)
-        notifier.email(claim, member)
-        store.mark_notified(claim, status)
-    return Outcome(claim.claim_id, status, tuple(changes), attempts, replay)
+    if claim.outbox:
+        deliver(claim, notifier, member)
+    return Outcome(claim.claim_id, claim.status, tuple(changes), attempts, replay)

@@ -5,6 +5,11 @@ Each SQS message body is the full EventBridge envelope of a
 malformed, or whose detail version is unknown, fails alone (partial batch response): SQS retries it
 and, after ``maxReceiveCount`` receives, moves it to the dead-letter queue, while the other records
 of the batch are processed normally. The work itself is idempotent per claim (``claim_processing``).
+
+A record is started only while at least :data:`RECORD_BUDGET_MS` of the invocation is left (one
+record's realistic worst case with the clients' timeouts, docs/operations.md "Timeouts"): the
+records not started are reported failed and come back later, instead of the whole batch timing out
+and coming back with them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ logger = get_logger("claim-processor")
 get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 # Report every failed record, even when the whole batch failed (same retry semantics, no noisy error).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+RECORD_BUDGET_MS = 12_000
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation is left to start this record (SQS delivers it again)."""
 
 
 def handle_record(record: SQSRecord, notifier: Notifier | None = None) -> Outcome:
@@ -45,7 +55,9 @@ def handle_record(record: SQSRecord, notifier: Notifier | None = None) -> Outcom
     return outcome
 
 
-def _record_handler(record: SQSRecord) -> Outcome:
+def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> Outcome:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < RECORD_BUDGET_MS:
+        raise OutOfTime(record.message_id)
     return handle_record(record)
 
 

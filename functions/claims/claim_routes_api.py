@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from claim_information import answer_information
 from claim_submission import submit_claim
@@ -34,10 +35,12 @@ from portal_common.api import answer, problems, request_language, respond
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.identity import Caller, caller_from_event
+from portal_common.log import get_logger
 from portal_common.member_profile import load_member
 from portal_common.problems import invalid_field
 
 router = Router()
+logger = get_logger("claims")
 
 # Idempotency keys: visible ASCII, 8 to 128 characters (a UUID fits).
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7E]{8,128}$")
@@ -70,10 +73,24 @@ def _idempotent_submit(table: str, dynamodb: Any) -> Any:
         key_prefix="claims-submit",
         output_serializer=PydanticSerializer(ClaimCreated),
     )
-    def run(*, request: dict[str, Any], caller: Caller, submission: ClaimSubmission, lang: str) -> ClaimCreated:
-        return submit_claim(caller, submission, request["body"], request["key"], lang)
+    def run(
+        *, request: dict[str, Any], caller: Caller, submission: ClaimSubmission, lang: str, stored: list[ClaimCreated]
+    ) -> ClaimCreated:
+        created = submit_claim(caller, submission, request["body"], request["key"], lang)
+        stored.append(created)  # committed: the answer is 201 whatever happens to the record
+        return created
 
+    run.persistence = persistence  # type: ignore[attr-defined]
     return run
+
+
+def _forget_in_progress(run: Any, request: dict[str, Any], error: Exception) -> None:
+    """Best effort: delete the idempotency record left ``INPROGRESS``, so that a retry with the
+    same key is answered from the claim's own marker (``claim_store``) instead of a ``409``."""
+    try:
+        run.persistence.delete_record(data=request, exception=error)
+    except Exception as cleanup:
+        logger.warning("idempotency record left in progress", extra={"error": type(cleanup).__name__})
 
 
 def _idempotency_key(value: str) -> str:
@@ -115,12 +132,20 @@ def post_claim(
     key = _idempotency_key(idempotency_key)
     raw = router.current_event.json_body
     run = _idempotent_submit(get_settings().idempotency_table, client("dynamodb"))
-    created: ClaimCreated = run(
-        request={"member": who.member_key, "key": key, "body": raw},
-        caller=who,
-        submission=body,
-        lang=request_language(router),
-    )
+    request = {"member": who.member_key, "key": key, "body": raw}
+    stored: list[ClaimCreated] = []
+    try:
+        created: ClaimCreated = run(
+            request=request, caller=who, submission=body, lang=request_language(router), stored=stored
+        )
+    except IdempotencyPersistenceLayerError as error:
+        if not stored:
+            raise
+        # The claim committed; only the idempotency record's completion failed: a stored claim is
+        # answered as stored.
+        logger.warning("claim stored, idempotency record not completed", extra={"claimId": stored[0].claim_id})
+        _forget_in_progress(run, request, error)
+        created = stored[0]
     return respond(created, 201, headers={"Location": f"/v1/claims/{created.claim_id}"})
 
 

@@ -58,6 +58,7 @@ def test_every_queue_has_a_dead_letter_queue_and_every_failure_queue_an_alarm(aw
         "ReceiptCheckFailureQueue",
         "DrugImportFailureQueue",
         "EligibilityImportFailureQueue",
+        "SweeperFailureQueue",
     }
     # Every queue that is not itself a failure queue has a redrive policy.
     for logical_id, queue in queues.items():
@@ -101,7 +102,7 @@ def test_the_alarms_the_runbook_describes_exist(aws: Stack) -> None:
         a.get("MetricName") == "Errors" and {"Name": "FunctionName", "Value": processor} in a["Dimensions"]
         for a in alarms
     )
-    rate = next(a for a in alarms if a.get("Metrics"))
+    rate = next(a for a in alarms if a["AlarmName"].endswith("-api-5xx-rate"))
     expressions = [m.get("Expression") for m in rate["Metrics"] if m.get("Expression")]
     assert expressions
     assert "errors / requests" in expressions[0]
@@ -262,3 +263,69 @@ def test_tracing_follows_its_parameter() -> None:
         assert load_settings(spec.environment).tracing_enabled is True
     assert off.resolve(off.template["Resources"]["Api"]["Properties"]["TracingEnabled"]) is False
     assert on.resolve(on.template["Resources"]["Api"]["Properties"]["TracingEnabled"]) is True
+
+
+def _policy_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in resource["Properties"].get("Policies") or [] for s in p.get("Statement") or []]
+
+
+def test_the_sweeper_runs_on_a_schedule_with_least_privilege_and_alarms(aws: Stack) -> None:
+    resources = load_template()["Resources"]
+    schedule = resources["ClaimSweeperSchedule"]
+    assert schedule["Type"] == "AWS::Scheduler::Schedule"
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": ["ClaimSweeperFunction", "Arn"]}
+    assert props["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweeperFailureQueue", "Arn"]}}
+    # The scheduler's role may invoke the sweeper and write its dead letters: nothing else.
+    role = resources["ClaimSweeperScheduleRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    [policy] = role["Policies"]
+    assert [(s["Action"], s["Resource"]) for s in policy["PolicyDocument"]["Statement"]] == [
+        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ClaimSweeperFunction", "Arn"]}),
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["SweeperFailureQueue", "Arn"]}),
+    ]
+    # The sweeper queries its sparse index only (never the table, never a Scan).
+    sweeper = resources["ClaimSweeperFunction"]
+    grants = {
+        (a, json.dumps(s["Resource"], sort_keys=True))
+        for s in _policy_statements(sweeper)
+        for a in s["Action"]
+        if a.startswith("dynamodb:")
+    }
+    assert ("dynamodb:Query", json.dumps({"Fn::Sub": "${ClaimsTable.Arn}/index/Sweep"})) in grants
+    assert all(a != "dynamodb:Query" or "index/Sweep" in r for a, r in grants if "ClaimsTable" in r)
+    assert sweeper["Properties"]["ReservedConcurrentExecutions"] == 1
+    # The index exists, sparse on sweepShard/sweepAt.
+    table = boto3.client("dynamodb", region_name="ca-central-1").describe_table(TableName=aws.name("ClaimsTable"))
+    index = next(i for i in table["Table"]["GlobalSecondaryIndexes"] if i["IndexName"] == "Sweep")
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["sweepShard", "sweepAt"]
+    # What it finds is alarmed, and its failures too.
+    alarms = {a["AlarmName"]: a for a in _alarms()}
+    found = alarms[aws.name("SweeperFoundWorkAlarm").replace("SweeperFoundWorkAlarm", "sweeper-found-work")]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in found["Metrics"] if "MetricStat" in m}
+    assert names == {"StuckClaimsFound", "PendingNotificationsFound", "PendingReceiptsFound"}
+    sweeper_name = aws.name("ClaimSweeperFunction")
+    assert any({"Name": "FunctionName", "Value": sweeper_name} in a.get("Dimensions", []) for a in alarms.values())
+
+
+def test_every_sender_has_the_same_ses_grant() -> None:
+    resources = load_template()["Resources"]
+    senders = {
+        logical_id: [s for s in _policy_statements(r) if "ses:SendEmail" in s["Action"]]
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    grants = {k: v for k, v in senders.items() if v}
+    assert set(grants) >= {"ClaimProcessorFunction", "ClaimSweeperFunction", "CreateAuthChallengeFunction"}
+    reference = grants["CreateAuthChallengeFunction"]
+    for logical_id, statements in grants.items():
+        assert statements == reference, logical_id  # address and domain identity, FromAddress-bound
+
+
+def test_the_stream_publisher_timeout_fits_its_batch() -> None:
+    publisher = load_template()["Resources"]["ClaimStreamPublisherFunction"]["Properties"]
+    batch = publisher["Events"]["ClaimsStream"]["Properties"]["BatchSize"]
+    calls = -(-batch // 10)  # PutEvents takes 10 entries
+    one_call_worst = 2 * (1 + 3) + 1  # portal_common.aws_clients: 2 attempts x (connect + read) + backoff
+    assert calls * one_call_worst < publisher["Timeout"]

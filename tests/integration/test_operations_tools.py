@@ -134,3 +134,22 @@ def test_every_action_is_audited_even_when_refused(aws: Stack, tmp_path: Path, m
     ]
     assert lines[1]["arguments"]["email"] == "a***@e***.com"
     assert "a.b@example.com" not in audit.read_text(encoding="utf-8")
+
+
+def test_republish_stuck_finds_claims_from_the_table_not_the_stream(seeded: Stack) -> None:
+    from portal_common.claim_records import ClaimRecord
+
+    stuck = ClaimRecord.from_item(_claim())
+    old = stuck.model_copy(update={"submitted_at": "2026-01-05T10:00:00.000Z", "status_history": []})
+    store_claim(old.to_item())  # as the submission writes it: in the sweep index while SUBMITTED
+    fresh = ClaimRecord.from_item(_claim(DAVID))
+    store_claim(fresh.model_copy(update={"submitted_at": "2099-01-01T00:00:00.000Z", "status_history": []}).to_item())
+    settled = ClaimRecord.from_item(_claim(DAVID)).model_copy(update={"status": "PAID"})
+    store_claim(settled.to_item())  # processed: not in the index at all
+    assert "sweepShard" not in settled.to_item()
+    result = ops.republish_stuck(_target(seeded), 15, 100)
+    assert result["claims"] == [{"claimId": old.claim_id, "status": "SUBMITTED"}]
+    events = _drain(seeded, "ClaimsQueue")
+    assert [(e["detail-type"], e["detail"]["claimId"]) for e in events] == [("ClaimSubmitted", old.claim_id)]
+    with pytest.raises(ops.Refused):
+        ops.republish_stuck(_target(seeded), -1, 100)

@@ -27,6 +27,25 @@ _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _session: list[boto3.session.Session] = []
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+# Per service, sized so that one call's worst case (attempts x (connect + read) + the standard
+# mode's backoff, at most 1 s then 2 s) fits its functions' timeouts with room (docs/operations.md,
+# "Timeouts"):
+# - DynamoDB (milliseconds in practice): 2 x (1 + 2) + 1 = 7 s, under the API's 10 s;
+# - EventBridge PutEvents (10 entries at most): 2 x (1 + 3) + 1 = 9 s;
+# - SES: ONE attempt, 1 + 5 = 6 s. An SDK retry after a lost answer would send the e-mail twice at
+#   once; a failed send is retried by the claim outbox instead, after a delay.
+_SERVICE_CONFIGS: dict[str, Config] = {
+    "dynamodb": Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2),
+    "events": Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=3),
+    "ses": Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=5),
+}
+_LOCAL_STACK_TIMEOUTS = Config(connect_timeout=10, read_timeout=60)
+
+
+def client_config(service: str) -> Config:
+    """The botocore configuration of ``service``'s client (timeouts relaxed on the local stack only)."""
+    config = _SERVICE_CONFIGS.get(service, _CONFIG)
+    return config.merge(_LOCAL_STACK_TIMEOUTS) if get_settings().local_stack else config
 
 
 _tracer: list[Any] = []
@@ -51,7 +70,9 @@ def client(service: str) -> Any:
         if service not in _clients:
             if not _session:
                 _session.append(boto3.session.Session())
-            _clients[service] = _session[0].client(service, region_name=get_settings().region, config=_CONFIG)
+            _clients[service] = _session[0].client(
+                service, region_name=get_settings().region, config=client_config(service)
+            )
         return _clients[service]
 
 

@@ -21,11 +21,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from portal_common.dynamo import to_item
+from portal_common.sweep import after
+from portal_common.sweep import shard as sweep_shard
 
 FINAL_STATUSES = frozenset({"PAID", "PARTIALLY_PAID", "DENIED"})
 PENDING_INFORMATION = "PENDING_INFORMATION"
 OPEN = "OPEN"
 FULFILLED = "FULFILLED"
+# Statuses the member is e-mailed about (every status change is published as an event; passing
+# through SUBMITTED or IN_REVIEW is not worth an e-mail).
+EMAILED_STATUSES = FINAL_STATUSES | {PENDING_INFORMATION}
+# Statuses the processor still has to move on: a claim in one of them stays in the sweep index.
+ACTIVE_STATUSES = frozenset({"SUBMITTED", "IN_REVIEW"})
+# The sweep index (``portal_common.sweep``): a claim is in it while it is SUBMITTED or IN_REVIEW,
+# or while its outbox is not empty.
+# How long the processor has to deliver an outbox entry itself before the sweeper does it.
+OUTBOX_GRACE_SECONDS = 120
+# How long a claim may stay SUBMITTED or IN_REVIEW before the sweeper puts it back on the bus.
+STUCK_AFTER_SECONDS = 900
 
 
 class StoredModel(BaseModel):
@@ -122,6 +135,27 @@ class AdjudicationRecord(StoredModel):
     processed_at: str
 
 
+class OutboxEntry(StoredModel):
+    """The notification work of one status change (an element of the claim's ``outbox`` list),
+    written in the same update as the change itself.
+
+    ``seq`` is the change's index in ``statusHistory``. A delivery claims the list's first entry
+    (``leaseToken`` / ``leaseUntil``, conditional), publishes its ``ClaimStatusChanged`` (unless
+    ``eventSent``), sends its e-mail when ``email``, then removes it: entries go out in order.
+    ``attempts`` counts failed deliveries."""
+
+    seq: int
+    previous: str
+    status: str
+    at: str
+    email: bool = False
+    pending_reason: str | None = None
+    event_sent: bool | None = None
+    lease_token: str | None = None
+    lease_until: int | None = None
+    attempts: int | None = None
+
+
 class ClaimRecord(StoredModel):
     """A claim item."""
 
@@ -161,6 +195,8 @@ class ClaimRecord(StoredModel):
     information_requests: list[InformationRequestRecord] = Field(default_factory=list)
     # Set when the member answered an information request (the claim is then processed again).
     resubmitted_at: str | None = None
+    # Status changes whose event or e-mail is not delivered yet, oldest first (the outbox).
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     @staticmethod
     def key(member_key: str, claim_id: str) -> dict[str, str]:
@@ -185,7 +221,15 @@ class ClaimRecord(StoredModel):
             **self.to_map(),
             "GSI1PK": status_index_pk(self.member_key, self.status),
             "GSI1SK": f"{self.submitted_at}#{self.claim_id}",
+            **self.sweep_attributes(),
         }
+
+    def sweep_attributes(self) -> dict[str, str]:
+        """``sweepShard``/``sweepAt`` while the claim has work pending (none once it is settled)."""
+        if self.outbox:
+            return {"sweepShard": sweep_shard(self.claim_id), "sweepAt": after(self.outbox[0].at, OUTBOX_GRACE_SECONDS)}
+        settled = self.settled_sweep_at()
+        return {"sweepShard": sweep_shard(self.claim_id), "sweepAt": settled} if settled else {}
 
     # ------------------------------------------------------------ status transitions
 
@@ -204,6 +248,7 @@ class ClaimRecord(StoredModel):
             "version": (self.version or 0) + 1,
             "status_history": [*self.status_history, StatusEntry(status=status, at=at)],
             "updated_at": at,
+            "outbox": [*self.outbox, self.outbox_entry(status, at, pending_reason=pending_reason)],
         }
         if pending_reason is not None:
             changes["pending_reason"] = pending_reason
@@ -212,6 +257,17 @@ class ClaimRecord(StoredModel):
         if adjudication is not None:
             changes.update(adjudication=adjudication, total_paid=adjudication.total_paid, pending_reason=None)
         return self.model_copy(update=changes)
+
+    def outbox_entry(self, status: str, at: str, *, pending_reason: str | None = None) -> OutboxEntry:
+        """The outbox entry of this claim's next status change (to ``status`` at ``at``)."""
+        return OutboxEntry(
+            seq=len(self.status_history),
+            previous=self.status,
+            status=status,
+            at=at,
+            email=status in EMAILED_STATUSES,
+            pending_reason=pending_reason if status == PENDING_INFORMATION else None,
+        )
 
     def transition_update(
         self,
@@ -224,7 +280,12 @@ class ClaimRecord(StoredModel):
     ) -> dict[str, Any]:
         """An ``UpdateItem`` (without ``TableName``) moving the claim from its current status and
         version to ``status``: it fails if anyone changed the claim since it was read.
-        ``information_requests`` replaces the claim's whole list (the processor read it with the claim)."""
+        ``information_requests`` replaces the claim's whole list (the processor read it with the claim).
+
+        The same update appends the change's :class:`OutboxEntry` to ``outbox`` and puts the claim
+        in the sweep index (``sweepShard``/``sweepAt``): every status change written through here
+        carries its notification work, atomically."""
+        entry = self.outbox_entry(status, at, pending_reason=pending_reason)
         values: dict[str, Any] = {
             ":from": self.status,
             ":v": self.version or 0,
@@ -234,6 +295,9 @@ class ClaimRecord(StoredModel):
             ":hist": [{"status": status, "at": at}],
             ":empty": [],
             ":at": at,
+            ":outbox": [entry.to_map()],
+            ":shard": sweep_shard(self.claim_id),
+            ":sweepAt": after(at, OUTBOX_GRACE_SECONDS),
         }
         names = {"#status": "status", "#version": "version"}
         sets = [
@@ -242,6 +306,9 @@ class ClaimRecord(StoredModel):
             "#version = :v1",
             "statusHistory = list_append(if_not_exists(statusHistory, :empty), :hist)",
             "updatedAt = :at",
+            "outbox = list_append(if_not_exists(outbox, :empty), :outbox)",
+            "sweepShard = :shard",
+            "sweepAt = :sweepAt",
         ]
         extra: dict[str, Any] = {}
         if pending_reason is not None:
@@ -294,6 +361,8 @@ class ClaimRecord(StoredModel):
                 "information_requests": requests,
                 "status": "SUBMITTED",
                 "status_history": [*self.status_history, StatusEntry(status="SUBMITTED", at=at)],
+                # Its ClaimStatusChanged (PENDING_INFORMATION -> SUBMITTED) goes out like any other change.
+                "outbox": [*self.outbox, self.outbox_entry("SUBMITTED", at)],
                 "version": (self.version or 0) + 1,
                 "pending_reason": None,
                 "updated_at": at,
@@ -304,10 +373,11 @@ class ClaimRecord(StoredModel):
     def answer_update(self, answered: ClaimRecord) -> dict[str, Any]:
         """An ``UpdateItem`` (without ``TableName``) writing ``answered`` (from :meth:`answered`)
         over this claim, only if it is still ``PENDING_INFORMATION`` at the version that was read:
-        of two answers racing each other, one wins and the other's condition fails."""
+        of two answers racing each other, one wins and the other's condition fails. Like every status
+        change, it carries its outbox entry and puts the claim in the sweep index."""
         item = answered.to_item()
         fields = ["answers", "receiptIds", "receiptVersions", "informationRequests", "status", "statusHistory"]
-        fields += ["version", "updatedAt", "resubmittedAt", "GSI1PK"]
+        fields += ["version", "updatedAt", "resubmittedAt", "GSI1PK", "outbox", "sweepShard", "sweepAt"]
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values: dict[str, Any] = {f":f{i}": item[name] for i, name in enumerate(fields)}
         values.update({":pending": PENDING_INFORMATION, ":v": self.version or 0})
@@ -333,6 +403,90 @@ class ClaimRecord(StoredModel):
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item({":s": status}),
         }
+
+    # ------------------------------------------------------------ the outbox
+
+    def _head_key(self) -> dict[str, Any]:
+        return to_item(self.key(self.member_key, self.claim_id))
+
+    def lease_update(self, entry: OutboxEntry, token: str, now: int, until: int) -> dict[str, Any]:
+        """An ``UpdateItem`` claiming the outbox's first entry (``entry``) for one delivery: only if
+        it is still first and nobody holds an unexpired lease on it."""
+        return {
+            "Key": self._head_key(),
+            "UpdateExpression": "SET outbox[0].leaseToken = :token, outbox[0].leaseUntil = :until",
+            "ConditionExpression": "outbox[0].seq = :seq AND "
+            "(attribute_not_exists(outbox[0].leaseUntil) OR outbox[0].leaseUntil < :now)",
+            "ExpressionAttributeValues": to_item({":token": token, ":until": until, ":seq": entry.seq, ":now": now}),
+            "ReturnValues": "ALL_NEW",
+        }
+
+    def delivered_update(self, entry: OutboxEntry, token: str) -> dict[str, Any]:
+        """An ``UpdateItem`` removing the delivered first entry (only under this delivery's lease);
+        an e-mailed status is also recorded as ``notifiedStatus``."""
+        values: dict[str, Any] = {":seq": entry.seq, ":token": token}
+        update = "REMOVE outbox[0]"
+        if entry.email:
+            update = "SET notifiedStatus = :status " + update
+            values[":status"] = entry.status
+        return {
+            "Key": self._head_key(),
+            "UpdateExpression": update,
+            "ConditionExpression": "outbox[0].seq = :seq AND outbox[0].leaseToken = :token",
+            "ExpressionAttributeValues": to_item(values),
+            "ReturnValues": "ALL_NEW",
+        }
+
+    def failed_update(self, entry: OutboxEntry, token: str, *, event_sent: bool, retry_at: str) -> dict[str, Any]:
+        """An ``UpdateItem`` giving the first entry back after a failed delivery (lease released,
+        ``eventSent`` kept, ``attempts`` + 1) and asking the sweeper to retry at ``retry_at``."""
+        values: dict[str, Any] = {
+            ":seq": entry.seq,
+            ":token": token,
+            ":sent": event_sent,
+            ":one": 1,
+            ":zero": 0,
+            ":shard": sweep_shard(self.claim_id),
+            ":retry": retry_at,
+        }
+        return {
+            "Key": self._head_key(),
+            "UpdateExpression": "SET outbox[0].eventSent = :sent, "
+            "outbox[0].attempts = if_not_exists(outbox[0].attempts, :zero) + :one, "
+            "sweepShard = :shard, sweepAt = :retry REMOVE outbox[0].leaseToken, outbox[0].leaseUntil",
+            "ConditionExpression": "outbox[0].seq = :seq AND outbox[0].leaseToken = :token",
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def sweep_update(self, sweep_at: str | None) -> dict[str, Any]:
+        """An ``UpdateItem`` moving the claim's ``sweepAt`` (``None``: out of the sweep index), only
+        if the claim is still as read (same version, empty outbox)."""
+        condition = "(attribute_not_exists(outbox) OR size(outbox) = :zero) AND "
+        values: dict[str, Any] = {":zero": 0}
+        if self.version is None:
+            condition += "attribute_not_exists(#version)"
+        else:
+            condition += "#version = :v"
+            values[":v"] = self.version
+        update = "REMOVE sweepShard, sweepAt"
+        if sweep_at is not None:
+            update = "SET sweepShard = :shard, sweepAt = :at"
+            values.update({":shard": sweep_shard(self.claim_id), ":at": sweep_at})
+        return {
+            "Key": self._head_key(),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def settled_sweep_at(self) -> str | None:
+        """Where the claim belongs in the sweep index once its outbox is empty: when it would count
+        as stuck if still being processed, else nowhere."""
+        if self.status not in ACTIVE_STATUSES:
+            return None
+        last = self.status_history[-1].at if self.status_history else self.submitted_at
+        return after(last, STUCK_AFTER_SECONDS)
 
 
 def status_index_pk(member_key: str, status: str) -> str:

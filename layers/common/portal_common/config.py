@@ -70,6 +70,9 @@ class Settings:
     metrics_namespace: str = "MemberPortal"
     # X-Ray tracing through Powertools Tracer (template parameter Tracing; off unless enabled).
     tracing_enabled: bool = False
+    # The local stack (``PORTAL_LOCAL_STACK=1``, never set by template.yaml): moto on a shared
+    # machine answers in seconds, not milliseconds, so the AWS clients' timeouts are relaxed there.
+    local_stack: bool = False
 
     def require(self, *names: str) -> Settings:
         """Fail (at cold start) unless the optional settings ``names`` are set; returns ``self``."""
@@ -131,6 +134,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_throttle_limits=_throttle_limits(env),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "MemberPortal",
         tracing_enabled=(env.get("POWERTOOLS_TRACE_DISABLED") or "true").lower() == "false",
+        local_stack=env.get("PORTAL_LOCAL_STACK") == "1",
         **values,
     )
 

@@ -19,6 +19,8 @@ The metric names (the dashboard and docs/operations.md list them):
 | claims | ReceiptsRejected | Count | the receipt check rejects an upload |
 | claim-processing | ClaimsProcessed (dimension ``status``) | Count | a claim reaches a processed status |
 | claim-processing | AmountPaid | None (CAD) | the amount a processed claim pays |
+| claim-processing | NotificationsFailed | Count | an outbox entry's event or e-mail failed (retried later) |
+| claim-sweeper | StuckClaimsFound / PendingNotificationsFound / PendingReceiptsFound | Count | per sweeper run |
 | auth | SignInCodesSent / SignInCodesVerified / SignInCodesFailed | Count | the custom-auth triggers |
 | auth | ThrottledRequests | Count | an auth request refused by the throttle |
 | eligibility-import, drug-import | RowsImported / RowsRefused | Count | per imported file |

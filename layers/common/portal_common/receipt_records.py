@@ -15,10 +15,18 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from portal_common.dynamo import to_item
+from portal_common.sweep import after
+from portal_common.sweep import shard as sweep_shard
 
 PENDING_UPLOAD = "PENDING_UPLOAD"
+# A receipt's file is the object ``receipts/<receiptId>`` of the documents bucket.
+RECEIPT_KEY_PREFIX = "receipts/"
 UPLOADED = "UPLOADED"
 REJECTED = "REJECTED"
+
+# Seconds after its creation when a receipt still PENDING_UPLOAD is looked at by the sweeper (the
+# upload form is valid 5 minutes; S3 notifies in seconds; Lambda's two retries end within minutes).
+RECEIPT_SWEEP_AFTER = 600
 
 _WHOLE_NUMBERS = frozenset({"size_bytes", "expires_at", "actual_size_bytes"})
 
@@ -61,9 +69,14 @@ class ReceiptRecord:
         return cls(**values)
 
     def to_item(self) -> dict[str, Any]:
-        """The stored item (absent attributes left out)."""
+        """The stored item (absent attributes left out); a ``PENDING_UPLOAD`` receipt is in the sweep
+        index (``sweepShard``/``sweepAt``) until its verdict: the sweeper finds a file that was
+        uploaded but never checked."""
         stored = {_ATTRIBUTES[name]: value for name, value in asdict(self).items() if value is not None}
-        return {**self.key(self.receipt_id), "entityType": self.entity_type, **stored}
+        sweep: dict[str, str] = {}
+        if self.status == PENDING_UPLOAD:
+            sweep = {"sweepShard": sweep_shard(self.receipt_id), "sweepAt": after(self.created_at, RECEIPT_SWEEP_AFTER)}
+        return {**self.key(self.receipt_id), "entityType": self.entity_type, **stored, **sweep}
 
     @classmethod
     def attach_update(
@@ -121,10 +134,28 @@ class ReceiptRecord:
             values[":exp"] = expires_at
         else:
             update += " REMOVE rejectionReason, expiresAt"
+        update += ", sweepShard, sweepAt" if status != REJECTED else " REMOVE sweepShard, sweepAt"
         return {
             "Key": to_item(cls.key(receipt_id)),
             "UpdateExpression": update,
             "ConditionExpression": "#status = :pending AND attribute_not_exists(claimId)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    @classmethod
+    def sweep_update(cls, receipt_id: str, sweep_at: str | None) -> dict[str, Any]:
+        """An ``UpdateItem`` (without ``TableName``) moving a receipt that is still ``PENDING_UPLOAD``
+        in the sweep index (``sweep_at``), or out of it (``None``: abandoned, never uploaded)."""
+        values: dict[str, Any] = {":pending": PENDING_UPLOAD}
+        update = "REMOVE sweepShard, sweepAt"
+        if sweep_at is not None:
+            update = "SET sweepShard = :shard, sweepAt = :at"
+            values.update({":shard": sweep_shard(receipt_id), ":at": sweep_at})
+        return {
+            "Key": to_item(cls.key(receipt_id)),
+            "UpdateExpression": update,
+            "ConditionExpression": "#status = :pending",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),
         }

@@ -1,0 +1,153 @@
+"""Delivery of a claim's outbox: one ``ClaimStatusChanged`` and (for the statuses the member is told
+about) one e-mail per status change, in order, whatever fails.
+
+Every status change is written together with its :class:`~portal_common.claim_records.OutboxEntry`
+(``ClaimRecord.transition_update``: the processor's transitions, the adjudication's transaction, and
+any other status write built there). :func:`deliver` then works through the claim's ``outbox`` list
+from its first entry:
+
+1. **claim** the entry: a conditional ``UpdateItem`` sets a lease (``leaseToken``, ``leaseUntil``)
+   only if the entry is still first and nobody holds an unexpired lease. Two deliveries at once (an
+   SQS duplicate, the sweeper and the processor): one wins, the other stops;
+2. **publish** its event (skipped when ``eventSent`` says an earlier attempt did), then **send** its
+   e-mail;
+3. **remove** the entry, under the lease (retried on a throttled or lost answer: the removal is
+   idempotent under its lease).
+
+A failed publish or send gives the entry back (lease released, ``eventSent`` kept, ``attempts`` + 1)
+and moves the claim's ``sweepAt`` to a later retry: the sweeper delivers it then, without
+adjudicating anything again. Entries are never skipped, so events go out in order per claim.
+
+**The remaining at-least-once window** (``docs/operations.md``): an e-mail is sent again only when
+SES accepted it but its answer was lost (read timeout, connection reset), or when the function died
+between the send and the removal *and* the removal's retries all failed; the SES client makes one
+attempt per call (no SDK retry that would resend at once), so the duplicate, if any, comes one
+retry delay later. Events are at least once by contract (consumers de-duplicate on
+``claimId``, ``status``, ``changedAt``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import adjudication_store as store
+from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
+
+from portal_common import clock, metrics
+from portal_common.claim_records import ClaimRecord, OutboxEntry
+from portal_common.log import get_logger
+from portal_common.members import Member, get_member
+from portal_common.sweep import after
+
+logger = get_logger("claim-outbox")
+
+# A delivery holds an entry at most this long (one PutEvents + one SES call + two writes, each
+# bounded by its client's timeouts: docs/operations.md); then another delivery may take it.
+LEASE_SECONDS = 60
+# Retry delays after a failed delivery, by number of failed attempts (the last one repeats).
+RETRY_DELAYS = (60, 300, 900, 3600)
+_REMOVE_ATTEMPTS = 4
+
+
+def _email(claim: ClaimRecord, member: Member | None) -> None:
+    if member is None:
+        return
+    email = render_email(claim, member, email_language(claim, member))
+    if email is not None:
+        send_email(email)
+
+
+@dataclass
+class Notifier:
+    """Side effects of a delivery (replaceable in tests)."""
+
+    publish: Callable[[ClaimRecord, list[StatusChange]], None] = publish_status_changes
+    email: Callable[[ClaimRecord, Member | None], None] = field(default=lambda claim, member: _email(claim, member))
+
+
+def as_of(claim: ClaimRecord, entry: OutboxEntry) -> ClaimRecord:
+    """The claim as it was told about at ``entry``'s change (its status and pending reason)."""
+    return claim.model_copy(update={"status": entry.status, "pending_reason": entry.pending_reason})
+
+
+def retry_at(entry: OutboxEntry) -> str:
+    """When the sweeper retries ``entry`` after one more failed attempt."""
+    delay = RETRY_DELAYS[min(entry.attempts or 0, len(RETRY_DELAYS) - 1)]
+    return after(clock.now_iso(), delay)
+
+
+def _lease_first(claim: ClaimRecord, token: str) -> ClaimRecord | None:
+    """The claim with its first entry leased to ``token``, or ``None`` when another delivery holds it
+    (or there is nothing left)."""
+    for _ in range(4):
+        if not claim.outbox:
+            return None
+        entry = claim.outbox[0]
+        now = clock.epoch()
+        try:
+            return store.lease_outbox(claim, entry, token, now, now + LEASE_SECONDS)
+        except store.ConcurrentUpdate:
+            fresh = store.load_claim(claim.member_key, claim.claim_id)
+            if fresh is None or not fresh.outbox:
+                return None
+            head = fresh.outbox[0]
+            if head.seq == entry.seq and head.lease_until is not None and head.lease_until >= now:
+                return None  # another delivery holds it: it delivers
+            claim = fresh  # the first entry was delivered meanwhile: try the next one
+    return None
+
+
+def _remove(claim: ClaimRecord, entry: OutboxEntry, token: str) -> ClaimRecord | None:
+    """Remove the delivered entry; ``None`` when the lease was lost (another delivery took over)."""
+    for attempt in range(_REMOVE_ATTEMPTS):
+        try:
+            return store.outbox_delivered(claim, entry, token)
+        except store.ConcurrentUpdate:
+            return None
+        except Exception:
+            if attempt == _REMOVE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * 2**attempt)
+    return None
+
+
+def deliver(claim: ClaimRecord, notifier: Notifier | None = None, member: Member | None = None) -> int:
+    """Deliver the claim's pending entries in order; returns how many were delivered. Stops at an
+    entry another delivery holds, or whose delivery failed (given back for a later retry)."""
+    notifier = notifier or Notifier()
+    delivered = 0
+    while claim.outbox:
+        token = uuid.uuid4().hex
+        leased = _lease_first(claim, token)
+        if leased is None:
+            return delivered
+        claim = leased
+        entry = claim.outbox[0]
+        event_sent = bool(entry.event_sent)
+        try:
+            view = as_of(claim, entry)
+            if not event_sent:
+                notifier.publish(view, [StatusChange(entry.previous, entry.status, entry.at)])
+                event_sent = True
+            if entry.email:
+                member = member if member is not None else get_member(claim.contract_number, claim.participant_number)
+                notifier.email(view, member)
+        except Exception as error:
+            logger.warning(
+                "notification failed, retried later",
+                extra={"claimId": claim.claim_id, "status": entry.status, "error": type(error).__name__},
+            )
+            metrics.count("claim-processing", "NotificationsFailed")
+            store.release_outbox(claim, entry, token, event_sent=event_sent, retry_at=retry_at(entry))
+            return delivered
+        removed = _remove(claim, entry, token)
+        if removed is None:
+            return delivered
+        claim = removed
+        delivered += 1
+    if delivered and not claim.outbox:
+        store.move_sweep(claim, claim.settled_sweep_at())
+    return delivered
