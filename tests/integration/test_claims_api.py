@@ -586,6 +586,7 @@ def test_racing_duplicates_in_dynamodb_make_one_claim(world: Any) -> None:
                 caller=caller,
                 submission=submission,
                 lang="fr",
+                stored=[],
             )
             outcome: tuple[str, Any] = ("created", created.claim_id)
         except Exception as error:
