@@ -268,3 +268,35 @@ def test_idempotent_replay_and_key_reuse(world: Any) -> None:
     status, body, _ = answer(claim_id, {**request, "answers": {}}, key="answer-key-0001")
     assert (status, body["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
     assert Decimal(detail(claim_id)["totalClaimed"]) == Decimal("60.00")
+
+
+def test_the_answer_carries_its_outbox_entry_and_sweep_place(world: Any) -> None:
+    """The answer is a status change like any other (PENDING_INFORMATION -> SUBMITTED): written with
+    its outbox entry and a place in the sweep index, so its ClaimStatusChanged goes out once (here, by
+    the processor that takes the claim up again) and a lost stream record is found by the sweeper."""
+    from claim_processing import Notifier, process_claim
+
+    from portal_common.claim_records import ClaimRecord
+    from portal_common.config import get_settings
+    from portal_common.dynamo import get_item
+
+    claim_id = held_spouse_claim()
+    pk = f"MEMBER#{MARIE[0]}#{MARIE[1]}"
+    key = ClaimRecord.key(pk, claim_id)
+    held = get_item(get_settings().claims_table, key, consistent=True) or {}
+    assert held["status"] == "PENDING_INFORMATION"
+    assert not held.get("outbox")  # the hold's own entry was delivered by process()
+    answers = {**SPOUSE_NOT_BILLED, "otherInsurerFirst": True, "otherInsurerPaid": "40.00"}
+    assert answer(claim_id, {"receiptIds": [uploaded()], "answers": answers})[0] == 202
+    answered = get_item(get_settings().claims_table, key, consistent=True) or {}
+    [entry] = answered["outbox"]
+    assert (entry["previous"], entry["status"], entry["email"]) == ("PENDING_INFORMATION", "SUBMITTED", False)
+    assert answered.get("sweepShard") and answered.get("sweepAt")
+
+    published: list[tuple[str, str]] = []
+    notifier = Notifier(publish=lambda claim, changes: published.extend((c.previous, c.status) for c in changes))
+    assert process_claim(pk, claim_id, notifier=notifier).status == "PAID"  # the other 40.00 paid first
+    assert published[0] == ("PENDING_INFORMATION", "SUBMITTED")
+    assert published.count(("PENDING_INFORMATION", "SUBMITTED")) == 1
+    done = get_item(get_settings().claims_table, key, consistent=True) or {}
+    assert not done.get("outbox")
