@@ -291,7 +291,8 @@ def test_the_answer_carries_its_outbox_entry_and_sweep_place(world: Any) -> None
     answered = get_item(get_settings().claims_table, key, consistent=True) or {}
     [entry] = answered["outbox"]
     assert (entry["previous"], entry["status"], entry["email"]) == ("PENDING_INFORMATION", "SUBMITTED", False)
-    assert answered.get("sweepShard") and answered.get("sweepAt")
+    assert answered.get("sweepShard")
+    assert answered.get("sweepAt")
 
     published: list[tuple[str, str]] = []
     notifier = Notifier(publish=lambda claim, changes: published.extend((c.previous, c.status) for c in changes))
