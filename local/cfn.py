@@ -207,6 +207,8 @@ class Stack:
                 self.physical[logical_id] = {"Ref": name}  # named after the functions: second pass below
             elif kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"):
                 self.physical[logical_id] = {"Ref": name}
+            elif kind == "AWS::SES::ConfigurationSet":
+                self.physical[logical_id] = {"Ref": self.resolve(props.get("Name", name))}
             elif kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"):
                 self.physical[logical_id] = {"Ref": name, "Arn": self._arn("lambda", f"function:{name}", sep=":")}
 
@@ -432,6 +434,9 @@ class Stack:
         sender = self.parameters.get("SenderEmail")
         if sender:
             ses.verify_email_identity(EmailAddress=sender)
+        # Configuration sets (moto keeps them; their event destinations are played by local.ses_events).
+        for logical_id in self.of_type("AWS::SES::ConfigurationSet"):
+            ses.create_configuration_set(ConfigurationSet={"Name": self.name(logical_id)})
         self._create_monitoring(make("logs"), make("cloudwatch"))
 
     def _create_monitoring(self, logs: Any, cloudwatch: Any) -> None:

@@ -663,4 +663,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
                 )
             )
     pollers.extend(schedule_pollers(stack, runtime))
+    from local.ses_events import ses_event_pollers  # imports this module
+
+    pollers.extend(ses_event_pollers(stack, runtime))
     return pollers

@@ -178,9 +178,10 @@ def outbox_delivered(claim: ClaimRecord, entry: OutboxEntry, token: str) -> Clai
     return stored
 
 
-def release_outbox(claim: ClaimRecord, entry: OutboxEntry, token: str, *, event_sent: bool, retry_at: str) -> None:
-    """Give the first entry back after a failed delivery, to be retried at ``retry_at``."""
-    _update_claim(claim, claim.failed_update(entry, token, event_sent=event_sent, retry_at=retry_at))
+def release_outbox(claim: ClaimRecord, entry: OutboxEntry, token: str, **options: Any) -> None:
+    """Give the first entry back after a failed (or postponed) delivery, to be retried at
+    ``retry_at`` (``options``: those of :meth:`ClaimRecord.failed_update`)."""
+    _update_claim(claim, claim.failed_update(entry, token, **options))
 
 
 def move_sweep(claim: ClaimRecord, sweep_at: str | None) -> bool:

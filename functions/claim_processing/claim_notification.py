@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from claim_adjudication import money_text
+from email_confirmations import send_tags
 
 from portal_common.aws_clients import client
 from portal_common.claim_events import ClaimStatusChangedV1
@@ -24,6 +26,24 @@ from portal_common.members import Member
 
 class PublishFailed(Exception):
     """EventBridge refused an entry (the record is retried)."""
+
+
+class SendUncertain(Exception):
+    """The send request went out but no answer came back (read timeout, connection reset, or an
+    SES server error): SES may have accepted the mail. A retry first looks for its confirmation."""
+
+
+def uncertain(error: Exception) -> bool:
+    """Whether a failed ``SendEmail`` may nevertheless have been accepted by SES.
+
+    Certain (nothing sent): a connection never made (``ConnectionError``: connect timeout, DNS,
+    TLS, proxy) and every 4xx answer (throttling, ``MessageRejected``, a refused identity).
+    Uncertain: the request was written and its answer lost (``ReadTimeoutError``,
+    ``ConnectionClosedError``: ``HTTPClientError`` but not a connection error), or SES answered 5xx."""
+    if isinstance(error, ClientError):
+        status = int((error.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+        return status >= 500
+    return isinstance(error, HTTPClientError) and not isinstance(error, ConnectionError)
 
 
 @dataclass(frozen=True)
@@ -143,16 +163,26 @@ def _html_body(paragraphs: list[str], rows: list[list[str]], closing: list[str],
     return f'<!DOCTYPE html><html lang="{html_lang}"><body>{"".join(parts)}</body></html>'
 
 
-def send_email(email: Email) -> None:
-    """Send through SES from ``SENDER_EMAIL``."""
-    client("ses").send_email(
-        Source=get_settings().sender_email,
-        Destination={"ToAddresses": [email.to]},
-        Message={
-            "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-            "Body": {
-                "Text": {"Data": email.text, "Charset": "UTF-8"},
-                "Html": {"Data": email.html, "Charset": "UTF-8"},
+def send_email(email: Email, *, claim_id: str, seq: int) -> None:
+    """Send through SES from ``SENDER_EMAIL``, in the claim e-mails' configuration set and tagged
+    with the outbox entry (``claim_id``, ``seq``), so that SES's ``Send`` event confirms it
+    (``email_confirmations``). A failure that leaves the outcome unknown raises :class:`SendUncertain`."""
+    settings = get_settings()
+    try:
+        client("ses").send_email(
+            Source=settings.sender_email,
+            Destination={"ToAddresses": [email.to]},
+            Message={
+                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": email.text, "Charset": "UTF-8"},
+                    "Html": {"Data": email.html, "Charset": "UTF-8"},
+                },
             },
-        },
-    )
+            ConfigurationSetName=settings.claim_email_configuration_set,
+            Tags=send_tags(claim_id, seq),
+        )
+    except (ClientError, HTTPClientError) as error:
+        if uncertain(error):
+            raise SendUncertain(type(error).__name__) from error
+        raise

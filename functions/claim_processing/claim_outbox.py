@@ -18,12 +18,20 @@ A failed publish or send gives the entry back (lease released, ``eventSent`` kep
 and moves the claim's ``sweepAt`` to a later retry: the sweeper delivers it then, without
 adjudicating anything again. Entries are never skipped, so events go out in order per claim.
 
-**The remaining at-least-once window** (``docs/operations.md``): an e-mail is sent again only when
-SES accepted it but its answer was lost (read timeout, connection reset), or when the function died
-between the send and the removal *and* the removal's retries all failed; the SES client makes one
-attempt per call (no SDK retry that would resend at once), so the duplicate, if any, comes one
-retry delay later. Events are at least once by contract (consumers de-duplicate on
-``claimId``, ``status``, ``changedAt``).
+**A send whose outcome is unknown** (a read timeout or a reset after the request went out, or an
+SES 5xx: ``claim_notification.SendUncertain``) is given back with ``uncertainSince`` and retried no
+sooner than :data:`CONFIRMATION_WAIT_SECONDS` later. Every claim e-mail is tagged with its entry
+and sent in a configuration set whose ``Send`` events are recorded (``email_confirmations``), so
+the retry first looks for that confirmation: found, SES accepted the earlier send and the entry is
+completed without sending again (``EmailRetrySkippedConfirmed``); not found, the e-mail is sent
+(``EmailResentUnconfirmed``: SES never acted, or, the residual risk, its event came later than
+the wait or was lost; docs/operations.md). A certain failure (throttling, ``MessageRejected``, no
+connection) is retried as before. The SES client makes one attempt per call, so no SDK retry resends.
+
+What remains at least once: an e-mail may go twice only when SES's ``Send`` event is lost or later
+than the wait, or when the function died between the send and the removal *and* the removal's
+retries all failed (no failure was recorded, so nothing is checked). Events are at least once by
+contract (consumers de-duplicate on ``claimId``, ``status``, ``changedAt``).
 """
 
 from __future__ import annotations
@@ -34,7 +42,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import adjudication_store as store
-from claim_notification import StatusChange, email_language, publish_status_changes, render_email, send_email
+import email_confirmations
+from claim_notification import (
+    SendUncertain,
+    StatusChange,
+    email_language,
+    publish_status_changes,
+    render_email,
+    send_email,
+)
 
 from portal_common import clock, metrics
 from portal_common.claim_records import ClaimRecord, OutboxEntry
@@ -50,14 +66,21 @@ LEASE_SECONDS = 60
 # Retry delays after a failed delivery, by number of failed attempts (the last one repeats).
 RETRY_DELAYS = (60, 300, 900, 3600)
 _REMOVE_ATTEMPTS = 4
+# After an uncertain send, how long a retry waits for SES's Send event before sending again. SES
+# publishes it within seconds of accepting a mail and EventBridge invokes the recorder within
+# seconds more (no published bound: docs/operations.md "Uncertain sends"); 5 minutes is a wide
+# margin, and costs the member nothing (they have the mail, or SES never took it).
+CONFIRMATION_WAIT_SECONDS = 300
 
 
 def _email(claim: ClaimRecord, member: Member | None) -> None:
+    """Send ``claim``'s e-mail; ``claim`` is the view of :func:`as_of`, whose first outbox entry is
+    the one being delivered (its ``seq`` tags the send)."""
     if member is None:
         return
     email = render_email(claim, member, email_language(claim, member))
     if email is not None:
-        send_email(email)
+        send_email(email, claim_id=claim.claim_id, seq=claim.outbox[0].seq)
 
 
 @dataclass
@@ -73,10 +96,23 @@ def as_of(claim: ClaimRecord, entry: OutboxEntry) -> ClaimRecord:
     return claim.model_copy(update={"status": entry.status, "pending_reason": entry.pending_reason})
 
 
-def retry_at(entry: OutboxEntry) -> str:
-    """When the sweeper retries ``entry`` after one more failed attempt."""
+def retry_at(entry: OutboxEntry, *, uncertain: bool = False) -> str:
+    """When the sweeper retries ``entry`` after one more failed attempt (after an uncertain send, no
+    sooner than the confirmation wait)."""
     delay = RETRY_DELAYS[min(entry.attempts or 0, len(RETRY_DELAYS) - 1)]
+    if uncertain:
+        delay = max(delay, CONFIRMATION_WAIT_SECONDS)
     return after(clock.now_iso(), delay)
+
+
+def _already_accepted(claim: ClaimRecord, entry: OutboxEntry) -> bool | None:
+    """For an entry whose earlier send is uncertain: ``True`` when SES confirmed it, ``False`` when
+    the wait is over without a confirmation (send again), ``None`` when it is too early to tell."""
+    if email_confirmations.confirmed(claim.claim_id, entry.seq) is not None:
+        return True
+    if entry.uncertain_since is not None and clock.epoch() < entry.uncertain_since + CONFIRMATION_WAIT_SECONDS:
+        return None
+    return False
 
 
 def _lease_first(claim: ClaimRecord, token: str) -> ClaimRecord | None:
@@ -132,16 +168,39 @@ def deliver(claim: ClaimRecord, notifier: Notifier | None = None, member: Member
             if not event_sent:
                 notifier.publish(view, [StatusChange(entry.previous, entry.status, entry.at)])
                 event_sent = True
-            if entry.email:
+            accepted = _already_accepted(claim, entry) if entry.email and entry.uncertain_since is not None else False
+            if accepted is None:  # an uncertain send, too recent to know: wait for SES's event
+                store.release_outbox(
+                    claim, entry, token, event_sent=True, retry_at=retry_at(entry, uncertain=True), count_attempt=False
+                )
+                return delivered
+            if accepted:
+                metrics.count("claim-processing", "EmailRetrySkippedConfirmed")
+                logger.info("e-mail already accepted by SES, not sent again", extra={"claimId": claim.claim_id})
+            elif entry.email:
                 member = member if member is not None else get_member(claim.contract_number, claim.participant_number)
                 notifier.email(view, member)
+                if entry.uncertain_since is not None:
+                    metrics.count("claim-processing", "EmailResentUnconfirmed")
+                    logger.warning(
+                        "e-mail sent again: no SES confirmation of the uncertain send",
+                        extra={"claimId": claim.claim_id, "status": entry.status},
+                    )
         except Exception as error:
+            sure = not isinstance(error, SendUncertain)
             logger.warning(
                 "notification failed, retried later",
                 extra={"claimId": claim.claim_id, "status": entry.status, "error": type(error).__name__},
             )
             metrics.count("claim-processing", "NotificationsFailed")
-            store.release_outbox(claim, entry, token, event_sent=event_sent, retry_at=retry_at(entry))
+            store.release_outbox(
+                claim,
+                entry,
+                token,
+                event_sent=event_sent,
+                retry_at=retry_at(entry, uncertain=not sure),
+                uncertain_since=None if sure else clock.epoch(),
+            )
             return delivered
         removed = _remove(claim, entry, token)
         if removed is None:

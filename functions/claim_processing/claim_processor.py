@@ -30,7 +30,7 @@ from portal_common.config import get_settings
 from portal_common.log import get_logger
 
 logger = get_logger("claim-processor")
-get_settings()  # every variable checked at cold start (a missing one fails here, by name)
+get_settings().require("claim_email_configuration_set")  # every variable checked at cold start (by name)
 # Report every failed record, even when the whole batch failed (same retry semantics, no noisy error).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 RECORD_BUDGET_MS = 12_000

@@ -45,7 +45,7 @@ from portal_common.receipt_records import PENDING_UPLOAD, RECEIPT_KEY_PREFIX, RE
 from portal_common.sweep import INDEX, after, shards
 
 logger = get_logger("claim-sweeper")
-get_settings()  # every variable checked at cold start (a missing one fails here, by name)
+get_settings().require("claim_email_configuration_set")  # every variable checked at cold start (by name)
 
 MAX_ITEMS_PER_RUN = 500  # the rest waits for the next run (every 5 minutes)
 SAFETY_MS = 30_000  # stop taking items when less time than this is left (an S3 call at worst: 24 s)

@@ -209,31 +209,151 @@ def test_ses_failing_then_recovering_is_delivered_by_the_sweeper_once(bus: str) 
     paid_once(item)
 
 
-def test_a_lost_ses_answer_is_the_documented_at_least_once_window(bus: str) -> None:
-    """SES sent the mail but the answer was lost: the outbox cannot know, and sends again after
-    its retry delay (never at once: the SES client does not retry). This is the one case where a
-    member may get the same e-mail twice (docs/operations.md, "What is at least once")."""
-    item = physio()
+@pytest.fixture(autouse=True)
+def ses_events() -> Iterator[list[dict[str, Any]]]:
+    """SES's Send events (``local.ses_events``: moto publishes none) for the mails SES accepted in a
+    configuration set; :func:`record_ses_events` hands them to the recorder, as EventBridge would
+    seconds later."""
+    from local import ses_events as publisher
+
+    pending: list[dict[str, Any]] = []
+    publisher.add_listener(pending.append)
+    yield pending
+    publisher.remove_listener(pending.append)
+
+
+def record_ses_events(pending: list[dict[str, Any]]) -> int:
+    """Run the recorder on the pending events; how many it recorded."""
+    from claim_email_recorder import lambda_handler
+
+    recorded = sum(bool(lambda_handler(event, None)["recorded"]) for event in pending)
+    pending.clear()
+    return recorded
+
+
+@contextmanager
+def lost_send(*, ses_acted: bool, error: Exception | None = None) -> Iterator[dict[str, int]]:
+    """The next ``SendEmail`` fails with ``error`` (a read timeout by default) inside botocore's
+    send: after SES (moto) acted on it (``ses_acted``: the mail went out, the answer was lost), or
+    before (the request never reached SES)."""
     ses = client("ses")
     state = {"left": 1}
 
     def lose(request: Any, event_name: str, **_: Any) -> None:
-        # SES (moto) acts on the request, then the answer is lost: inside botocore's retry loop,
-        # where an SDK retry would send the mail again at once.
         if state["left"]:
             state["left"] -= 1
-            botocore_stubber(event_name=event_name, request=request)
-            raise ReadTimeoutError(endpoint_url="https://email.ca-central-1.amazonaws.com")
+            if ses_acted:
+                botocore_stubber(event_name=event_name, request=request)
+            raise error or ReadTimeoutError(endpoint_url="https://email.ca-central-1.amazonaws.com")
 
     ses.meta.events.register("before-send.ses.SendEmail", lose)
     try:
-        process(item)
+        yield state
     finally:
         ses.meta.events.unregister("before-send.ses.SendEmail", lose)
+
+
+@contextmanager
+def later(monkeypatch: pytest.MonkeyPatch, seconds: int) -> Iterator[None]:
+    """The functions' clock moved ``seconds`` ahead (the sweeper's retry comes that much later)."""
+    from portal_common import clock
+
+    real = clock.epoch_seconds
+    monkeypatch.setattr(clock, "epoch_seconds", lambda: real() + seconds)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(clock, "epoch_seconds", real)
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """Names of the claim-processing metrics emitted meanwhile."""
+    from portal_common import metrics
+
+    names: list[str] = []
+
+    def listen(document: dict[str, Any]) -> None:
+        names.extend(m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"])
+
+    metrics.add_listener(listen)
+    try:
+        yield names
+    finally:
+        metrics.remove_listener(listen)
+
+
+def test_a_lost_ses_answer_after_ses_accepted_the_mail_sends_no_second_email(
+    bus: str, ses_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SES sent the mail but its answer was lost (a read timeout inside botocore, after SES acted).
+    SES's Send event, tagged with the outbox entry, is recorded; the retry finds it and completes
+    the entry without sending again."""
+    from claim_outbox import CONFIRMATION_WAIT_SECONDS
+
+    item = physio()
+    with lost_send(ses_acted=True):
+        process(item)
     assert len(sent_emails()) == 1  # sent; the processor saw a timeout
-    assert load(item)["outbox"][0]["attempts"] == 1
-    sweep()
-    assert len(sent_emails()) == 2  # the duplicate, one retry delay later
+    [entry] = load(item)["outbox"]
+    assert entry["attempts"] == 1
+    assert "uncertainSince" in entry
+    assert load(item)["sweepAt"] >= after(load(item)["statusHistory"][-1]["at"], CONFIRMATION_WAIT_SECONDS - 5)
+    [event] = ses_events
+    assert record_ses_events(ses_events) == 1
+    with later(monkeypatch, CONFIRMATION_WAIT_SECONDS + 1), counted() as names:
+        assert sweep().delivered == 1
+    assert len(sent_emails()) == 1  # no second e-mail
+    assert "EmailRetrySkippedConfirmed" in names
+    assert "EmailResentUnconfirmed" not in names
+    tags = event["detail"]["mail"]["tags"]
+    assert (tags["claimId"], tags["outboxSeq"]) == ([item["claimId"]], [str(entry["seq"])])
+    assert published(bus) == STATUS_EVENTS
+    assert load(item)["notifiedStatus"] == "PAID"
+    paid_once(item)
+
+
+def test_a_send_lost_before_ses_acted_is_sent_once_after_the_confirmation_wait(
+    bus: str, ses_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same read timeout, but the request never reached SES: no Send event, so the retry sends
+    (once), after waiting for a confirmation that could have come; an SQS replay in between sends
+    nothing."""
+    from claim_outbox import CONFIRMATION_WAIT_SECONDS
+
+    item = physio()
+    with lost_send(ses_acted=False):
+        process(item)
+    assert sent_emails() == []
+    assert ses_events == []
+    assert process(item) == {"batchItemFailures": []}  # an SQS replay within the wait
+    assert sent_emails() == []  # too early to know: not sent
+    [entry] = load(item)["outbox"]
+    assert entry["attempts"] == 1  # the postponement is not a failed attempt
+    with later(monkeypatch, CONFIRMATION_WAIT_SECONDS + 1), counted() as names:
+        assert sweep().delivered == 1
+    assert "EmailResentUnconfirmed" in names
+    assert len(sent_emails()) == 1
+    assert record_ses_events(ses_events) == 1  # the retry's own Send event
+    assert published(bus) == STATUS_EVENTS
+    paid_once(item)
+
+
+def test_a_send_that_never_connected_is_retried_as_a_certain_failure(
+    bus: str, ses_events: list[dict[str, Any]]
+) -> None:
+    """A connection never made is certain: nothing was sent, no confirmation is awaited, and the
+    next delivery sends at once."""
+    from botocore.exceptions import EndpointConnectionError
+
+    item = physio()
+    with lost_send(ses_acted=False, error=EndpointConnectionError(endpoint_url="https://email")):
+        process(item)
+    [entry] = load(item)["outbox"]
+    assert "uncertainSince" not in entry
+    assert process(item) == {"batchItemFailures": []}  # an SQS replay delivers it at once
+    assert len(sent_emails()) == 1
+    assert published(bus) == STATUS_EVENTS
     paid_once(item)
 
 

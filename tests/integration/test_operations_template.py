@@ -46,6 +46,10 @@ def _dead_letter_targets(stack: Stack) -> set[str]:
             on_failure = (source.properties.get("DestinationConfig") or {}).get("OnFailure")
             if on_failure:
                 targets.add(arns[str(stack.resolve(on_failure["Destination"]))])
+    for rule in stack.of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"].get("Targets") or []:
+            if "DeadLetterConfig" in target:
+                targets.add(arns[str(stack.resolve(target["DeadLetterConfig"]["Arn"]))])
     return targets
 
 
@@ -59,6 +63,7 @@ def test_every_queue_has_a_dead_letter_queue_and_every_failure_queue_an_alarm(aw
         "DrugImportFailureQueue",
         "EligibilityImportFailureQueue",
         "SweeperFailureQueue",
+        "ClaimEmailEventsFailureQueue",
     }
     # Every queue that is not itself a failure queue has a redrive policy.
     for logical_id, queue in queues.items():
@@ -320,7 +325,13 @@ def test_every_sender_has_the_same_ses_grant() -> None:
     assert set(grants) >= {"ClaimProcessorFunction", "ClaimSweeperFunction", "CreateAuthChallengeFunction"}
     reference = grants["CreateAuthChallengeFunction"]
     for logical_id, statements in grants.items():
-        assert statements == reference, logical_id  # address and domain identity, FromAddress-bound
+        identities = [s for s in statements if "configuration-set/" not in json.dumps(s["Resource"])]
+        assert identities == reference, logical_id  # address and domain identity, FromAddress-bound
+    # The claim senders also send in the claim e-mails' configuration set (SES authorizes it too).
+    for logical_id in ("ClaimProcessorFunction", "ClaimSweeperFunction"):
+        [configuration_set] = [s for s in grants[logical_id] if "configuration-set/" in json.dumps(s["Resource"])]
+        assert "${ClaimEmailConfigurationSet}" in configuration_set["Resource"]["Fn::Sub"]
+        assert configuration_set["Condition"] == reference[0]["Condition"]
 
 
 def test_the_stream_publisher_timeout_fits_its_batch() -> None:

@@ -142,7 +142,10 @@ class OutboxEntry(StoredModel):
     ``seq`` is the change's index in ``statusHistory``. A delivery claims the list's first entry
     (``leaseToken`` / ``leaseUntil``, conditional), publishes its ``ClaimStatusChanged`` (unless
     ``eventSent``), sends its e-mail when ``email``, then removes it: entries go out in order.
-    ``attempts`` counts failed deliveries."""
+    ``attempts`` counts failed deliveries. ``uncertainSince`` (epoch seconds) is set when a send
+    failed in a way that leaves it unknown whether SES accepted the mail (a read timeout, a reset
+    after the request went out): a later delivery first looks for SES's confirmation of that send
+    (``email_confirmations``) and sends again only without one."""
 
     seq: int
     previous: str
@@ -154,6 +157,7 @@ class OutboxEntry(StoredModel):
     lease_token: str | None = None
     lease_until: int | None = None
     attempts: int | None = None
+    uncertain_since: int | None = None
 
 
 class ClaimRecord(StoredModel):
@@ -437,23 +441,37 @@ class ClaimRecord(StoredModel):
             "ReturnValues": "ALL_NEW",
         }
 
-    def failed_update(self, entry: OutboxEntry, token: str, *, event_sent: bool, retry_at: str) -> dict[str, Any]:
+    def failed_update(
+        self,
+        entry: OutboxEntry,
+        token: str,
+        *,
+        event_sent: bool,
+        retry_at: str,
+        uncertain_since: int | None = None,
+        count_attempt: bool = True,
+    ) -> dict[str, Any]:
         """An ``UpdateItem`` giving the first entry back after a failed delivery (lease released,
-        ``eventSent`` kept, ``attempts`` + 1) and asking the sweeper to retry at ``retry_at``."""
+        ``eventSent`` kept, ``attempts`` + 1 unless ``count_attempt`` is false) and asking the
+        sweeper to retry at ``retry_at``. ``uncertain_since`` marks a send whose outcome is unknown
+        (set once: the first uncertain failure's time is kept)."""
         values: dict[str, Any] = {
             ":seq": entry.seq,
             ":token": token,
             ":sent": event_sent,
-            ":one": 1,
-            ":zero": 0,
             ":shard": sweep_shard(self.claim_id),
             ":retry": retry_at,
         }
+        sets = ["outbox[0].eventSent = :sent", "sweepShard = :shard", "sweepAt = :retry"]
+        if count_attempt:
+            sets.append("outbox[0].attempts = if_not_exists(outbox[0].attempts, :zero) + :one")
+            values.update({":one": 1, ":zero": 0})
+        if uncertain_since is not None:
+            sets.append("outbox[0].uncertainSince = if_not_exists(outbox[0].uncertainSince, :since)")
+            values[":since"] = uncertain_since
         return {
             "Key": self._head_key(),
-            "UpdateExpression": "SET outbox[0].eventSent = :sent, "
-            "outbox[0].attempts = if_not_exists(outbox[0].attempts, :zero) + :one, "
-            "sweepShard = :shard, sweepAt = :retry REMOVE outbox[0].leaseToken, outbox[0].leaseUntil",
+            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE outbox[0].leaseToken, outbox[0].leaseUntil",
             "ConditionExpression": "outbox[0].seq = :seq AND outbox[0].leaseToken = :token",
             "ExpressionAttributeValues": to_item(values),
         }

@@ -41,6 +41,7 @@ _OPTIONAL = {
     "user_pool_id": "USER_POOL_ID",
     "user_pool_client_id": "USER_POOL_CLIENT_ID",
     "cursor_secret": "CURSOR_SECRET",
+    "claim_email_configuration_set": "CLAIM_EMAIL_CONFIGURATION_SET",
 }
 
 
@@ -62,6 +63,9 @@ class Settings:
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     cursor_secret: str = field(default="", repr=False)
+    # Claim e-mails: the SES configuration set whose Send events confirm each accepted mail
+    # (functions/claim_processing/email_confirmations.py).
+    claim_email_configuration_set: str = ""
     # Identity: every answer that must not reveal an account takes at least this long.
     auth_response_floor_ms: int = 400
     # Identity: per-action throttle overrides, ``{"login": {"email": 10, "ip": 100, "window": 900}}``.

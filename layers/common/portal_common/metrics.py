@@ -20,6 +20,9 @@ The metric names (the dashboard and docs/operations.md list them):
 | claim-processing | ClaimsProcessed (dimension ``status``) | Count | a claim reaches a processed status |
 | claim-processing | AmountPaid | None (CAD) | the amount a processed claim pays |
 | claim-processing | NotificationsFailed | Count | an outbox entry's event or e-mail failed (retried later) |
+| claim-processing | EmailSendsConfirmed / EmailEventsIgnored | Count | the recorder stored / ignored a Send event |
+| claim-processing | EmailRetrySkippedConfirmed | Count | a retry after an uncertain send found SES's confirmation |
+| claim-processing | EmailResentUnconfirmed | Count | a retry after an uncertain send found none and sent |
 | claim-sweeper | StuckClaimsFound / PendingNotificationsFound / PendingReceiptsFound | Count | per sweeper run |
 | auth | SignInCodesSent / SignInCodesVerified / SignInCodesFailed | Count | the custom-auth triggers |
 | auth | ThrottledRequests | Count | an auth request refused by the throttle |
