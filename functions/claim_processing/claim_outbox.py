@@ -28,9 +28,12 @@ completed without sending again (``EmailRetrySkippedConfirmed``); not found, the
 the wait or was lost; docs/operations.md). A certain failure (throttling, ``MessageRejected``, no
 connection) is retried as before. The SES client makes one attempt per call, so no SDK retry resends.
 
+A delivery that died (or outlived its 60 s lease) after perhaps sending leaves its lease on the
+entry: the next delivery, taking over the expired lease, treats that send as uncertain too (since
+the dead delivery started) and looks for the confirmation the same way.
+
 What remains at least once: an e-mail may go twice only when SES's ``Send`` event is lost or later
-than the wait, or when the function died between the send and the removal *and* the removal's
-retries all failed (no failure was recorded, so nothing is checked). Events are at least once by
+than the wait. Events are at least once by
 contract (consumers de-duplicate on ``claimId``, ``status``, ``changedAt``).
 """
 
@@ -124,7 +127,7 @@ def _lease_first(claim: ClaimRecord, token: str) -> ClaimRecord | None:
         entry = claim.outbox[0]
         now = clock.epoch()
         try:
-            return store.lease_outbox(claim, entry, token, now, now + LEASE_SECONDS)
+            leased = store.lease_outbox(claim, entry, token, now, now + LEASE_SECONDS)
         except store.ConcurrentUpdate:
             fresh = store.load_claim(claim.member_key, claim.claim_id)
             if fresh is None or not fresh.outbox:
@@ -133,7 +136,20 @@ def _lease_first(claim: ClaimRecord, token: str) -> ClaimRecord | None:
             if head.seq == entry.seq and head.lease_until is not None and head.lease_until >= now:
                 return None  # another delivery holds it: it delivers
             claim = fresh  # the first entry was delivered meanwhile: try the next one
+            continue
+        return _after_abandoned(leased, entry)
     return None
+
+
+def _after_abandoned(leased: ClaimRecord, read: OutboxEntry) -> ClaimRecord:
+    """``leased`` as delivered now; when the entry as read still carried a lease (an expired one: its
+    delivery died, or outlived its lease, after perhaps sending the e-mail), its send is uncertain
+    since that delivery started, so the confirmation is looked for before sending (in memory; kept
+    on the entry if the delivery is postponed)."""
+    if read.lease_until is None or read.uncertain_since is not None or not read.email:
+        return leased
+    head = leased.outbox[0].model_copy(update={"uncertain_since": read.lease_until - LEASE_SECONDS})
+    return leased.model_copy(update={"outbox": [head, *leased.outbox[1:]]})
 
 
 def _remove(claim: ClaimRecord, entry: OutboxEntry, token: str) -> ClaimRecord | None:
@@ -171,7 +187,13 @@ def deliver(claim: ClaimRecord, notifier: Notifier | None = None, member: Member
             accepted = _already_accepted(claim, entry) if entry.email and entry.uncertain_since is not None else False
             if accepted is None:  # an uncertain send, too recent to know: wait for SES's event
                 store.release_outbox(
-                    claim, entry, token, event_sent=True, retry_at=retry_at(entry, uncertain=True), count_attempt=False
+                    claim,
+                    entry,
+                    token,
+                    event_sent=True,
+                    retry_at=retry_at(entry, uncertain=True),
+                    uncertain_since=entry.uncertain_since,
+                    count_attempt=False,
                 )
                 return delivered
             if accepted:

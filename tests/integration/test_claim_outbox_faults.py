@@ -357,6 +357,45 @@ def test_a_send_that_never_connected_is_retried_as_a_certain_failure(
     paid_once(item)
 
 
+class ProcessDied(BaseException):
+    """The Lambda process died here (nothing in the function catches it)."""
+
+
+@pytest.mark.parametrize("sent_before_dying", [True, False], ids=["died after the send", "died before the send"])
+def test_a_delivery_that_died_leaves_its_send_uncertain_for_the_next_one(
+    bus: str, ses_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, sent_before_dying: bool
+) -> None:
+    """The processor died during the PAID entry's delivery, its lease still on the entry. The next
+    delivery takes the expired lease over and looks for SES's confirmation before sending: one
+    e-mail either way."""
+    import claim_processor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from claim_outbox import CONFIRMATION_WAIT_SECONDS, LEASE_SECONDS, Notifier, _email
+
+    item = physio()
+
+    def email_then_die(claim: Any, member: Any) -> None:
+        if sent_before_dying:
+            _email(claim, member)
+        raise ProcessDied
+
+    with pytest.raises(ProcessDied):
+        claim_processor.handle_record(SQSRecord(sqs_event(body(item))["Records"][0]), Notifier(email=email_then_die))
+    [entry] = load(item)["outbox"]
+    assert "leaseUntil" in entry  # the dead delivery's lease
+    assert len(ses_events) == int(sent_before_dying)
+    record_ses_events(ses_events)
+    with later(monkeypatch, LEASE_SECONDS + 1):
+        sweep()  # the lease has expired: taken over
+    assert len(sent_emails()) == int(sent_before_dying)  # confirmed: done; not: waits for a confirmation
+    with later(monkeypatch, LEASE_SECONDS + CONFIRMATION_WAIT_SECONDS + 2):
+        sweep()
+    assert len(sent_emails()) == 1
+    # The dead delivery's PAID event may go out again (events are at least once by contract).
+    assert sorted(set(published(bus))) == sorted(STATUS_EVENTS)
+    paid_once(item)
+
+
 # ----------------------------------------------------------------------------- EventBridge
 
 
