@@ -221,7 +221,9 @@ def deliver(claim: ClaimRecord, notifier: Notifier | None = None, member: Member
                 token,
                 event_sent=event_sent,
                 retry_at=retry_at(entry, uncertain=not sure),
-                uncertain_since=None if sure else clock.epoch(),
+                # The latest uncertain send is the one whose confirmation is waited for; a certain
+                # failure after an uncertain one keeps it (the earlier send may have gone out).
+                uncertain_since=entry.uncertain_since if sure else clock.epoch(),
             )
             return delivered
         removed = _remove(claim, entry, token)

@@ -339,6 +339,30 @@ def test_a_send_lost_before_ses_acted_is_sent_once_after_the_confirmation_wait(
     paid_once(item)
 
 
+def test_two_uncertain_sends_in_a_row_wait_for_the_latest_ones_confirmation(
+    bus: str, ses_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first send never reached SES; its retry reached SES but lost its answer too. A duplicate
+    delivery right after the second must wait for *its* confirmation, not send at once."""
+    from claim_outbox import CONFIRMATION_WAIT_SECONDS
+
+    item = physio()
+    with lost_send(ses_acted=False):
+        process(item)
+    with later(monkeypatch, CONFIRMATION_WAIT_SECONDS + 1), lost_send(ses_acted=True):
+        sweep()
+    assert len(sent_emails()) == 1  # the retry went out; its answer was lost
+    with later(monkeypatch, CONFIRMATION_WAIT_SECONDS + 2):
+        assert process(item) == {"batchItemFailures": []}  # an SQS duplicate at once: waits
+    assert len(sent_emails()) == 1
+    record_ses_events(ses_events)  # the retry's Send event arrives
+    with later(monkeypatch, 2 * CONFIRMATION_WAIT_SECONDS + 2):
+        sweep()
+    assert len(sent_emails()) == 1
+    assert published(bus) == STATUS_EVENTS
+    paid_once(item)
+
+
 def test_a_send_that_never_connected_is_retried_as_a_certain_failure(
     bus: str, ses_events: list[dict[str, Any]]
 ) -> None:

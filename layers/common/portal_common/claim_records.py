@@ -454,7 +454,7 @@ class ClaimRecord(StoredModel):
         """An ``UpdateItem`` giving the first entry back after a failed delivery (lease released,
         ``eventSent`` kept, ``attempts`` + 1 unless ``count_attempt`` is false) and asking the
         sweeper to retry at ``retry_at``. ``uncertain_since`` marks a send whose outcome is unknown
-        (set once: the first uncertain failure's time is kept)."""
+        (the time of the latest such send: a later delivery waits for its confirmation)."""
         values: dict[str, Any] = {
             ":seq": entry.seq,
             ":token": token,
@@ -467,7 +467,7 @@ class ClaimRecord(StoredModel):
             sets.append("outbox[0].attempts = if_not_exists(outbox[0].attempts, :zero) + :one")
             values.update({":one": 1, ":zero": 0})
         if uncertain_since is not None:
-            sets.append("outbox[0].uncertainSince = if_not_exists(outbox[0].uncertainSince, :since)")
+            sets.append("outbox[0].uncertainSince = :since")
             values[":since"] = uncertain_since
         return {
             "Key": self._head_key(),
