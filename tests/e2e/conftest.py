@@ -71,9 +71,13 @@ def drug_sample() -> Path:
 class LocalStackProcess:
     """A running ``python -m local.run`` and helpers to talk to it."""
 
-    def __init__(self, workdir: Path, extra_args: list[str] | None = None, drugs: str = "sample") -> None:
+    def __init__(
+        self, workdir: Path, extra_args: list[str] | None = None, drugs: str = "sample", providers: str = "sample"
+    ) -> None:
         """``drugs="full"`` loads the whole DPD extract of ``data/drugs`` (about a CPU-minute in the
-        background); the default loads the sample of ``drug_sample.py``."""
+        background); the default loads the sample of ``drug_sample.py``. ``providers="all"`` seeds
+        the whole generated provider directory (676 providers); the default seeds the demo
+        providers and a tenth of the others (``local.run --providers sample``)."""
         self.workdir = workdir
         self.log_path = workdir / "local-stack.log"
         self.url = ""
@@ -102,6 +106,8 @@ class LocalStackProcess:
             "--outbox-console",
             "headers",
             *(["--drugs", str(drug_sample())] if drugs == "sample" else []),
+            "--providers",
+            providers,
             *(extra_args or []),
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT)
