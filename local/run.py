@@ -326,8 +326,8 @@ class LocalStack:
 
 class WakePollers:
     """WSGI middleware of the moto server: every request that may write (not a read, and not a
-    poller's own) wakes the pollers before moto handles it, so a write is never followed by an
-    idle report, and reads (the sweeper's queries, GET routes) leave idle pollers asleep."""
+    poller's own) wakes the pollers before and after moto handles it, so a write is never followed
+    by an idle report, and reads (the sweeper's queries, GET routes) leave idle pollers asleep."""
 
     READS = ("Get", "Query", "Scan", "Describe", "List", "BatchGet", "TransactGet")
 
@@ -349,9 +349,15 @@ class WakePollers:
         return environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if self.may_write(environ):
+        if not self.may_write(environ):
+            return self.app(environ, start_response)
+        # Before (pollers start at once) and after moto has applied the write (two empty polls
+        # must follow it before the group reports idle, however long moto took).
+        self.wake()
+        try:
+            return self.app(environ, start_response)
+        finally:
             self.wake()
-        return self.app(environ, start_response)
 
 
 def _configure_logging() -> None:

@@ -63,7 +63,7 @@ def test_an_idle_poller_backs_off_and_a_wake_brings_it_back_at_once() -> None:
     assert not any(thread.is_alive() for thread in group._threads)
 
 
-def test_the_moto_server_wakes_the_pollers_on_writes_only() -> None:
+def test_the_moto_server_wakes_the_pollers_before_and_after_writes_only() -> None:
     wakes: list[int] = []
     calls: list[str] = []
 
@@ -81,11 +81,11 @@ def test_the_moto_server_wakes_the_pollers_on_writes_only() -> None:
         middleware(environ, lambda *args: None)
         return len(wakes) - before
 
-    assert request("POST", "DynamoDB_20120810.PutItem") == 1
-    assert request("POST", "DynamoDB_20120810.TransactWriteItems") == 1
-    assert request("POST", "AmazonSQS.SendMessage") == 1
-    assert request("PUT") == 1  # an S3 upload (a presigned URL: no botocore user agent)
-    assert request("POST") == 1  # a presigned POST, or SES's form-encoded SendEmail
+    assert request("POST", "DynamoDB_20120810.PutItem") == 2
+    assert request("POST", "DynamoDB_20120810.TransactWriteItems") == 2
+    assert request("POST", "AmazonSQS.SendMessage") == 2
+    assert request("PUT") == 2  # an S3 upload (a presigned URL: no botocore user agent)
+    assert request("POST") == 2  # a presigned POST, or SES's form-encoded SendEmail
     assert request("POST", "DynamoDB_20120810.Query") == 0
     assert request("POST", "DynamoDB_20120810.GetItem") == 0
     assert request("POST", "DynamoDB_20120810.BatchGetItem") == 0
