@@ -73,6 +73,7 @@ for _tag in _TAGS:
 
 _parsed: dict[tuple[str, int, int], dict[str, Any]] = {}
 _sessions: dict[str, boto3.session.Session] = {}
+_clients: dict[tuple[str, str, str | None], Any] = {}
 
 
 def _session(region: str) -> boto3.session.Session:
@@ -365,10 +366,18 @@ class Stack:
     # ------------------------------------------------------------------ creation
     def create(self, session: boto3.session.Session | None = None, *, endpoint_url: str | None = None) -> None:
         """Create every stateful resource of the template on ``endpoint_url`` (or moto in-process)."""
+        shared = session is None
         session = session or _session(self.region)
 
         def make(service: str) -> Any:
-            return session.client(service, region_name=self.region, endpoint_url=endpoint_url)
+            if not shared:
+                return session.client(service, region_name=self.region, endpoint_url=endpoint_url)
+            # The process's own session (moto in-process): its clients are kept too, like its
+            # session (a client costs about 10 ms to create, and a stack needs ten).
+            key = (self.region, service, endpoint_url)
+            if key not in _clients:
+                _clients[key] = session.client(service, region_name=self.region, endpoint_url=endpoint_url)
+            return _clients[key]
 
         dynamodb = make("dynamodb")
         for logical_id, resource in self.of_type("AWS::DynamoDB::Table").items():

@@ -15,8 +15,10 @@
   an asynchronous invocation would (``EventInvokeConfig`` retries, then Lambda's destination record
   goes to the ``OnFailure`` queue).
 
-Every poller runs in its own thread with a short interval; :meth:`PollerGroup.idle` says whether
-they have all drained their sources (used by the end-to-end tests).
+Every poller runs in its own thread with a short interval that grows while it finds nothing (up to
+:data:`MAX_IDLE_INTERVAL`); :meth:`PollerGroup.wake` (the local stack calls it on every call that
+reaches moto, except the pollers' own) makes them all poll again at once. :meth:`PollerGroup.idle`
+says whether they have all drained their sources (used by the end-to-end tests).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ from local.lambda_runtime import FunctionRuntime
 log = logging.getLogger("local.pollers")
 
 POLL_INTERVAL = 0.2
+# An idle poller waits longer after each empty poll, up to this (an idle local stack then makes a
+# few calls a second instead of forty); :meth:`PollerGroup.wake` brings every poller back at once.
+MAX_IDLE_INTERVAL = 2.0
+# The user agent of the pollers' own calls, so that the local stack wakes them on every other call.
+POLLER_USER_AGENT = "local-poller"
 LOCAL_SQS_RETRY_DELAY = 1  # seconds before a failed SQS message is visible again (AWS: the queue's timeout)
 # Schedules run this often locally (AWS: their rate, 5 minutes for the sweeper), so that their
 # effect shows within seconds; what they act on is decided by the (shiftable) clock, not the timer.
@@ -559,10 +566,15 @@ def schedule_pollers(stack: Stack, runtime: FunctionRuntime) -> list[Poller]:
 class PollerGroup:
     """Runs pollers in threads; knows when they are all idle."""
 
-    def __init__(self, pollers: list[Poller], interval: float = POLL_INTERVAL) -> None:
+    def __init__(
+        self, pollers: list[Poller], interval: float = POLL_INTERVAL, max_interval: float = MAX_IDLE_INTERVAL
+    ) -> None:
         self.pollers = pollers
         self.interval = interval
+        self.max_interval = max(interval, max_interval)
         self._stop = threading.Event()
+        self._wakeup = threading.Condition()
+        self._wakes = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._empty_cycles = {p.name: 0 for p in pollers}
@@ -588,9 +600,26 @@ class PollerGroup:
                 worked = False
             with self._lock:
                 self._delivering.discard(poller.name)
-                self._empty_cycles[poller.name] = 0 if worked else self._empty_cycles[poller.name] + 1
+                self._empty_cycles[poller.name] = empty = 0 if worked else self._empty_cycles[poller.name] + 1
             if not worked:
-                self._stop.wait(self.interval)
+                # The first two empty polls keep the short interval (idle() needs two), then it doubles.
+                self._pause(min(self.interval * 2 ** max(0, empty - 2), self.max_interval))
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if :meth:`wake` or :meth:`stop` is called meanwhile."""
+        with self._wakeup:
+            seen = self._wakes
+            self._wakeup.wait_for(lambda: self._wakes != seen or self._stop.is_set(), seconds)
+
+    def wake(self) -> None:
+        """Something may have been written (an API call, a direct S3 upload, a function's write):
+        every poller polls again now, and the group is not idle until each has found nothing twice."""
+        with self._lock:
+            for name in self._empty_cycles:
+                self._empty_cycles[name] = 0
+        with self._wakeup:
+            self._wakes += 1
+            self._wakeup.notify_all()
 
     def _found(self, name: str) -> None:
         with self._lock:
@@ -614,6 +643,7 @@ class PollerGroup:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling and join the threads (a delivery in progress finishes first)."""
         self._stop.set()
+        self.wake()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -624,7 +654,7 @@ def build_pollers(stack: Stack, runtime: FunctionRuntime, session: Any, endpoint
     def make(service: str) -> Any:
         # Account-based endpoints (``<account>.streams-ddb...``, chosen from a stream ARN) are not
         # served by moto in-process: use the regional endpoint, which AWS serves too.
-        config = Config(account_id_endpoint_mode="disabled")
+        config = Config(account_id_endpoint_mode="disabled", user_agent_extra=POLLER_USER_AGENT)
         return session.client(service, region_name=stack.region, endpoint_url=endpoint_url, config=config)
 
     sqs, streams, s3 = make("sqs"), make("dynamodbstreams"), make("s3")

@@ -2,7 +2,7 @@
 
     python -m local.run [--port 3000] [--host 127.0.0.1] [--roster FILE.csv]
                         [--state-dir .local-stack] [--no-seed-background] [--allowed-origin URL]
-                        [--outbox-console full|headers]
+                        [--outbox-console full|headers] [--drugs allfiles.zip] [--providers all|sample]
 
 Starts moto server in this process on loopback, creates every stateful resource of
 template.yaml, starts the Cognito front (custom-auth emulator), the event-source pollers and the
@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="the DPD allfiles.zip the drugs seed loads (default data/drugs/dpd-allfiles.zip; the tests give "
         "their shared stacks a small sample of it)",
+    )
+    parser.add_argument(
+        "--providers",
+        choices=("all", "sample"),
+        default="all",
+        help="seed the whole generated provider directory, or the demo providers and a tenth of the rest "
+        "(the tests' stacks)",
     )
     parser.add_argument("--allowed-origin", help="CORS origin of the SPA (template parameter AllowedOrigin)")
     parser.add_argument(
@@ -157,6 +164,8 @@ class LocalStack:
             self.environment["PORTAL_LOCAL_ROSTER"] = str(self.args.roster.resolve())
         if self.args.drugs:
             self.environment["PORTAL_LOCAL_DRUG_EXTRACT"] = str(self.args.drugs.resolve())
+        if self.args.providers == "sample":
+            self.environment["PORTAL_LOCAL_PROVIDERS"] = "sample"
         os.environ.update(self.environment)
 
         from local.metrics_view import MetricsView
@@ -171,6 +180,10 @@ class LocalStack:
         session = boto3.session.Session(region_name=self.stack.region)
         self.outbox = Outbox(self.stack.account_id, self.stack.region, printer=self._print_email)
         self.pollers = PollerGroup([*build_pollers(self.stack, self.runtime, session, self.moto_url), self.outbox])
+        # Idle pollers slow down; any call to moto but theirs (a function's write, a direct S3
+        # upload, Cognito's e-mail) wakes them, so nothing waits for their longer interval.
+        server = self.moto._server  # ThreadedMotoServer's werkzeug server: it calls server.app per request
+        server.app = WakePollers(server.app, self.pollers.wake)
         self.pollers.start()
 
         from local.seeds import SeedRunner, discover
@@ -309,6 +322,42 @@ class LocalStack:
                 print(f"stopping {name}: {type(error).__name__}: {error}", file=sys.stderr)
         if self.state_file is not None:
             self.state_file.unlink(missing_ok=True)
+
+
+class WakePollers:
+    """WSGI middleware of the moto server: every request that may write (not a read, and not a
+    poller's own) wakes the pollers before and after moto handles it, so a write is never followed
+    by an idle report, and reads (the sweeper's queries, GET routes) leave idle pollers asleep."""
+
+    READS = ("Get", "Query", "Scan", "Describe", "List", "BatchGet", "TransactGet")
+
+    def __init__(self, app: Any, wake: Any) -> None:
+        from local.event_pollers import POLLER_USER_AGENT
+
+        self.app = app
+        self.wake = wake
+        self.marker = POLLER_USER_AGENT
+
+    def may_write(self, environ: dict[str, Any]) -> bool:
+        """JSON protocols name the operation in ``X-Amz-Target``; S3 reads are GET and HEAD; any
+        other request (SES and STS forms, S3 PUT/POST/DELETE) counts as a write."""
+        if self.marker in environ.get("HTTP_USER_AGENT", ""):
+            return False
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return not target.rsplit(".", 1)[-1].startswith(self.READS)
+        return environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not self.may_write(environ):
+            return self.app(environ, start_response)
+        # Before (pollers start at once) and after moto has applied the write (two empty polls
+        # must follow it before the group reports idle, however long moto took).
+        self.wake()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            self.wake()
 
 
 def _configure_logging() -> None:

@@ -11,6 +11,10 @@ from hypothesis import HealthCheck, settings
 
 from local.cfn import Stack
 from local.inprocess_aws import create_stack, reset_process_caches, seed_plans_and_demo_roster, use_fake_aws_environment
+from tests import moto_speedups
+
+# One botocore loader per process and moto's pool signing key imported once (tests/moto_speedups.py).
+moto_speedups.install()
 
 # No test ever talks to a real AWS account.
 use_fake_aws_environment(POWERTOOLS_DEV="false")

@@ -234,7 +234,8 @@ def local_parts(monkeypatch: Any, *, start_pollers: bool = True) -> Iterator[Loc
         gateway.start()
         outbox = Outbox(stack.account_id, stack.region)
         session = boto3.session.Session(region_name=stack.region)
-        group = PollerGroup([*build_pollers(stack, runtime, session, None), outbox], interval=0.05)
+        # No moto server to wake idle pollers in-process: they keep their short interval.
+        group = PollerGroup([*build_pollers(stack, runtime, session, None), outbox], interval=0.05, max_interval=0.05)
         if start_pollers:
             group.start()
         import localstack_echo  # the same module object the runtime imported

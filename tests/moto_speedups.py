@@ -1,0 +1,70 @@
+"""Process-wide caches for the integration tests' per-test moto stacks (what they share is
+read-only, so no test sees another's state).
+
+Every ``aws`` fixture creates template.yaml's resources in a fresh ``mock_aws`` and then forgets the
+functions' boto3 clients and session (``reset_process_caches``: each test has its own environment).
+Two costs of that were the same work redone for every test, about a third of an integration
+test's CPU:
+
+- a new botocore session parses the service models and the endpoint rules again from botocore's
+  JSON files: sessions now share one loader (botocore's own per-instance cache of parsed files);
+- moto's ``CreateUserPool`` imports the one RSA key it signs every pool's tokens with (a key moto
+  ships, the same for every pool) and recomputes its primes: the imported key is kept.
+
+Installed by ``tests/conftest.py`` for every test process; the local stack's own process does not
+need it (it creates one stack).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+_installed: list[bool] = []
+_lock = threading.Lock()
+
+
+def _share_botocore_loaders() -> None:
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.loaders.create_loader
+    loaders: dict[str | None, Any] = {}
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        with _lock:
+            if search_path_string not in loaders:
+                loaders[search_path_string] = original(search_path_string)
+            return loaders[search_path_string]
+
+    botocore.session.create_loader = create_loader  # the name Session calls
+
+
+def _keep_moto_signing_key() -> None:
+    from types import SimpleNamespace
+
+    from joserfc import jwk
+    from moto.cognitoidp import models
+
+    imported: dict[str, Any] = {}
+
+    def import_key(data: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(data, dict | str):
+            return jwk.RSAKey.import_key(data, *args, **kwargs)
+        key = data if isinstance(data, str) else json.dumps(data, sort_keys=True)
+        with _lock:
+            if key not in imported:
+                imported[key] = jwk.RSAKey.import_key(data)
+            return imported[key]
+
+    # moto's models module calls ``jwk.RSAKey.import_key`` for each new pool and nothing else of jwk.
+    models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=import_key))  # type: ignore[assignment]
+
+
+def install() -> None:
+    """Install both caches once per process."""
+    if not _installed:
+        _share_botocore_loaders()
+        _keep_moto_signing_key()
+        _installed.append(True)
