@@ -280,6 +280,13 @@ def _bench_claim() -> ClaimRecord:
     )
 
 
+# The roster participants (data/roster/demo-roster.csv) the sign-up triggers' events register:
+# PreSignUp re-checks one's identity and reserves it; PostConfirmation links another (reserved, then
+# released, around each run by _prepare_run), so neither run is refused before its AWS calls.
+SIGN_UP = {"contractNumber": "G1001", "participantNumber": "100001", "dateOfBirth": "1984-03-12"}
+CONFIRMED = ("G2002", "200001")
+
+
 def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
     attributes = {
         "sub": str(uuid.uuid4()),
@@ -289,6 +296,8 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "custom:contract_number": "G1001",
         "custom:participant_number": "100001",
     }
+    # Before PostConfirmation has run, an account has no roster attributes yet.
+    registering = {k: v for k, v in attributes.items() if not k.startswith("custom:")}
     sources = {
         "PreSignUp": "PreSignUp_SignUp",
         "CustomMessage": "CustomMessage_SignUp",
@@ -298,9 +307,19 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "VerifyAuthChallengeResponse": "VerifyAuthChallengeResponse_Authentication",
     }
     requests: dict[str, dict[str, Any]] = {
-        "PreSignUp": {"userAttributes": attributes, "validationData": {}, "clientMetadata": {}},
+        # A real sign-up: the roster identity the backend sends as validation data (a refused one
+        # would stop before any AWS call).
+        "PreSignUp": {
+            "userAttributes": {k: v for k, v in registering.items() if k not in ("sub", "email_verified")},
+            "validationData": dict(SIGN_UP),
+            "clientMetadata": {},
+        },
         "CustomMessage": {"userAttributes": attributes, "codeParameter": "{####}", "usernameParameter": None},
-        "PostConfirmation": {"userAttributes": attributes, "clientMetadata": {}},
+        # The account and its reservation are made before each run (_prepare_run).
+        "PostConfirmation": {
+            "userAttributes": {**registering, "cognito:user_status": "CONFIRMED"},
+            "clientMetadata": {},
+        },
         "DefineAuthChallenge": {
             "userAttributes": attributes,
             "session": [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}],
@@ -332,6 +351,38 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "request": requests.get(trigger, {"userAttributes": attributes}),
         "response": {},
     }
+
+
+def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
+    """Make this run of a Cognito trigger take a real invocation's full path (in this process, before
+    the measured interpreter starts); returns what undoes it after the run."""
+    source = str(event.get("triggerSource", ""))
+    if source.startswith("CreateAuthChallenge"):
+        # A new user each run: a first round (claim + SES email), not a Cognito retry of the
+        # previous run's round (which reads the claim and emails nothing).
+        event["userName"] = str(uuid.uuid4())
+    if source == "PostConfirmation_ConfirmSignUp":
+        # A new account each run: signed up (the user exists in the pool) and its participant
+        # reserved by PreSignUp, so the run links it and writes its roster attributes.
+        import account_links
+        import boto3
+
+        from portal_common import clock
+
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.ca"
+        contract, participant = CONFIRMED
+        user = boto3.client("cognito-idp", region_name=stack.region).admin_create_user(
+            UserPoolId=event["userPoolId"],
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "locale", "Value": "fr-CA"}],
+            MessageAction="SUPPRESS",
+        )["User"]
+        sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        account_links.reserve(contract, participant, account_links.email_hash(email), clock.epoch())
+        event["userName"] = user["Username"]
+        event["request"]["userAttributes"].update({"sub": sub, "email": email})
+        return lambda: account_links.release(contract, participant, sub, email)
+    return lambda: None
 
 
 # Issue 14's targets: a function's cold start over the baseline of the same run.
@@ -459,13 +510,11 @@ def measure(
                 }
                 results, paired = [], []
                 for _ in range(runs):
-                    if str(event.get("triggerSource", "")).startswith("CreateAuthChallenge"):
-                        # A new user each run: a first round (claim + SES email), not a Cognito
-                        # retry of the previous run's round (which reads the claim and emails nothing).
-                        event["userName"] = str(uuid.uuid4())
-                        event_file.write_text(json.dumps(event), encoding="utf-8")
+                    cleanup = _prepare_run(event, stack)
+                    event_file.write_text(json.dumps(event), encoding="utf-8")
                     paired.append(_run(_BASELINE, "", environment, python))
                     results.append(_run(_MEASURE, json.dumps(argument), {**environment, **spec.environment}, python))
+                    cleanup()
                 baselines.extend(paired)
                 figure = Figure(
                     logical_id=logical_id,
