@@ -129,6 +129,16 @@ def _run(code: str, argument: str, environment: dict[str, str], python: str = sy
     raise RuntimeError(f"measurement failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
 
 
+def _compile(folders: list[Path]) -> None:
+    """Write the bytecode of ``folders`` next to their sources (``__pycache__``, ignored by git), as
+    ``make build`` does for the artifact; an unchanged source keeps its file."""
+    import compileall
+
+    for folder in folders:
+        if not compileall.compile_dir(str(folder), quiet=1, workers=0):
+            raise RuntimeError(f"could not compile {folder}")
+
+
 def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any] | None:
     """A realistic first event for the function's first trigger."""
     from local.api_events import ApiContext, RouteTable, build_event
@@ -483,6 +493,13 @@ def measure(
         if not bytecode:
             # An artifact without .pyc files on a read-only disk: every module compiled at each start.
             environment["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-no-pyc-")
+        else:
+            # The deployed artifact holds the bytecode of our code too (make build compiles
+            # .aws-sam/build). Without this, a tree whose interpreters never wrote .pyc files
+            # (PYTHONDONTWRITEBYTECODE, as the measured interpreters run) compiled the layer's and the
+            # function's sources at every measured start: about 0.1 s that the baseline, which has
+            # no code of ours, never pays (docs/performance.md, "How it is measured").
+            _compile([ROOT / "layers" / "common", *sorted({Path(s.code_uri) for s in specs.values()})])
         claims = {
             "sub": str(uuid.uuid4()),
             "email": "marie.tremblay@example.ca",
