@@ -65,3 +65,15 @@ def test_a_client_looks_only_in_its_own_service_folder(monkeypatch: pytest.Monke
     assert client.meta.endpoint_url == "https://dynamodb.ca-central-1.amazonaws.com" or os.environ.get(
         "AWS_ENDPOINT_URL"
     )
+
+
+def test_files_are_parsed_into_plain_dicts_with_botocore_s_content_and_order() -> None:
+    plain, loader = _loaders()
+    for path in ("endpoints", "partitions", "sdk-default-configuration"):
+        ours, theirs = loader.load_data(path), plain.load_data(path)
+        assert type(ours) is dict
+        assert ours == theirs
+        assert list(ours) == list(theirs)
+    model = loader.load_service_model("dynamodb", "service-2")
+    assert type(model["operations"]) is dict
+    assert list(model["operations"]) == list(plain.load_service_model("dynamodb", "service-2")["operations"])

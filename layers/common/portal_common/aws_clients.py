@@ -17,6 +17,8 @@ adds 0.3 to 1 s to a cold start; docs/operations.md).
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from typing import Any
 
@@ -24,7 +26,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import DataNotFoundError
-from botocore.loaders import Loader
+from botocore.loaders import JSONFileLoader, Loader
 
 from portal_common.config import get_settings
 
@@ -56,15 +58,32 @@ def client_config(service: str) -> Config:
 _tracer: list[Any] = []
 
 
+class DictJSONFileLoader(JSONFileLoader):
+    """botocore's JSON file loader, parsing into ``dict`` (ordered, as every ``dict`` is) instead of
+    ``OrderedDict``: json's C parser then builds the objects itself, which makes botocore's 1.2 MB
+    endpoints file (read by every process's first client) about 2.5 times faster to load (37 to 13
+    ms of CPU here). botocore only reads these objects (no ``OrderedDict``-only method is used)."""
+
+    def _load_file(self, full_path: str, open_method: Any) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+
+
 class ServiceLoader(Loader):
-    """botocore's data loader, except that checking a service's name looks in that service's folder.
+    """botocore's data loader, except that checking a service's name looks in that service's folder
+    and that files are parsed into plain dicts (:class:`DictJSONFileLoader`).
 
     Before loading a model, botocore checks that the service exists by listing every service
     folder of its data (about 400 folders and 2,800 ``stat`` calls), once per kind of file: the
-    service model, then the endpoint ruleset. That was about 40 ms of CPU of each cold start's first
-    client, out of about 100 (docs/performance.md). The models, their folders and the errors are
-    botocore's own; an unknown name still gets botocore's ``UnknownServiceError`` with every name.
+    service model, then the endpoint ruleset. With the ``OrderedDict`` parsing, that was about 60 ms
+    of CPU of each cold start's first client, out of about 100 (docs/performance.md). The files,
+    their folders and the errors are botocore's own; an unknown name still gets botocore's
+    ``UnknownServiceError`` listing every name.
     """
+
+    FILE_LOADER_CLASS = DictJSONFileLoader
 
     @classmethod
     def like(cls, loader: Loader) -> ServiceLoader:
