@@ -443,8 +443,13 @@ def measure(
     parameters: dict[str, str] | None = None,
     report: Any = print,
     bytecode: bool = True,
+    scripts: tuple[str, str] | None = None,
+    raw: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] | None = None,
 ) -> tuple[dict[str, float], list[Figure]]:
     """Measure every function (or ``functions``) ``runs`` times, each run paired with a baseline run.
+
+    ``scripts`` replaces the measured and the baseline interpreters' code (``bench_cold_phases``
+    times their phases); ``raw`` receives each function's runs as (baseline, function) results.
 
     Returns the baseline's medians (``total``, ``cpu`` ms, ``rssKb``) over all its runs and one
     :class:`Figure` per function; ``report`` is called with each function's table line."""
@@ -529,8 +534,11 @@ def measure(
                 for _ in range(runs):
                     cleanup = _prepare_run(event, stack)
                     event_file.write_text(json.dumps(event), encoding="utf-8")
-                    paired.append(_run(_BASELINE, "", environment, python))
-                    results.append(_run(_MEASURE, json.dumps(argument), {**environment, **spec.environment}, python))
+                    measured, base = scripts or (_MEASURE, _BASELINE)
+                    paired.append(_run(base, "", environment, python))
+                    results.append(_run(measured, json.dumps(argument), {**environment, **spec.environment}, python))
+                    if raw is not None:
+                        raw.setdefault(logical_id, []).append((paired[-1], results[-1]))
                     cleanup()
                 baselines.extend(paired)
                 figure = Figure(
