@@ -7,6 +7,7 @@ answer never tells a stranger that the three fields matched someone.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from portal_common.config import get_settings
@@ -35,10 +36,28 @@ def verify_identity(member: Member | None, date_of_birth: date, on: date) -> Mem
     return member
 
 
+# Plans change by re-import with a higher version, never in place (portal_common.plans), so a plan
+# seen on file is remembered as long as ``get_plan`` keeps a plan: a warm function reads it once.
+PLAN_SEEN_SECONDS = 300
+_seen: dict[str, float] = {}
+
+
 def plan_on_file(plan_id: str) -> bool:
     """Whether the certificate's plan is stored (one ``GetItem`` of ``portal_common.plans.plan_key``,
-    whose key format a unit test keeps this one in step with)."""
-    return get_item(get_settings().members_table, plan_record_key(plan_id)) is not None
+    whose key format a test keeps this one in step with; remembered for a few minutes)."""
+    now = time.monotonic()
+    seen = _seen.get(plan_id)
+    if seen is not None and now - seen < PLAN_SEEN_SECONDS:
+        return True
+    found = get_item(get_settings().members_table, plan_record_key(plan_id)) is not None
+    if found:
+        _seen[plan_id] = now
+    return found
+
+
+def forget_plans() -> None:
+    """Forget the plans seen on file (tests: a new stack, or a plan removed)."""
+    _seen.clear()
 
 
 def plan_record_key(plan_id: str) -> dict[str, str]:

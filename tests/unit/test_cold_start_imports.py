@@ -291,8 +291,10 @@ def test_the_sign_up_triggers_make_one_pass_each(seeded: Any, monkeypatch: pytes
     import trigger_post_confirmation
     import trigger_pre_sign_up
     import trigger_verify_auth_challenge
+    from registration_rules import forget_plans
 
     env = seeded.environment()
+    forget_plans()  # a fresh process has seen no plan
     recorder = AwsRecorder(monkeypatch)
     trigger_pre_sign_up.lambda_handler(_sample("pre_sign_up", env), Context())
     assert (recorder.clients, recorder.calls) == (
