@@ -19,6 +19,11 @@ interpreter talks to it over loopback, as a Lambda talks to DynamoDB.
     python -m bench.bench_cold_start [--runs 5] [--function OpsApiFunction ...] [--parameter Tracing=Enabled]
                                      [--python /path/to/venv/bin/python] [--no-bytecode]
 
+The code is measured as deployed: our layer's and functions' bytecode is compiled first (``make
+build`` compiles the artifact's), and each Cognito trigger's event takes a real invocation's full
+path (``_prepare_run``: a new user per CreateAuthChallenge run, an account signed up and reserved
+before each PostConfirmation run).
+
 ``--python`` measures with another interpreter (its own site-packages: ``bench.bench_runtimes``
 builds one per Python version with only ``requirements/runtime.txt``). ``--no-bytecode`` measures
 an artifact without ``.pyc`` files (what ``sam build`` alone produces; ``make build`` compiles them).
