@@ -19,6 +19,11 @@ interpreter talks to it over loopback, as a Lambda talks to DynamoDB.
     python -m bench.bench_cold_start [--runs 5] [--function OpsApiFunction ...] [--parameter Tracing=Enabled]
                                      [--python /path/to/venv/bin/python] [--no-bytecode]
 
+The code is measured as deployed: our layer's and functions' bytecode is compiled first (``make
+build`` compiles the artifact's), and each Cognito trigger's event takes a real invocation's full
+path (``_prepare_run``: a new user per CreateAuthChallenge run, an account signed up and reserved
+before each PostConfirmation run).
+
 ``--python`` measures with another interpreter (its own site-packages: ``bench.bench_runtimes``
 builds one per Python version with only ``requirements/runtime.txt``). ``--no-bytecode`` measures
 an artifact without ``.pyc`` files (what ``sam build`` alone produces; ``make build`` compiles them).
@@ -127,6 +132,16 @@ def _run(code: str, argument: str, environment: dict[str, str], python: str = sy
             result: dict[str, Any] = json.loads(line[6:])
             return result
     raise RuntimeError(f"measurement failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+
+
+def _compile(folders: list[Path]) -> None:
+    """Write the bytecode of ``folders`` next to their sources (``__pycache__``, ignored by git), as
+    ``make build`` does for the artifact; an unchanged source keeps its file."""
+    import compileall
+
+    for folder in folders:
+        if not compileall.compile_dir(str(folder), quiet=1, workers=0):
+            raise RuntimeError(f"could not compile {folder}")
 
 
 def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any] | None:
@@ -280,6 +295,13 @@ def _bench_claim() -> ClaimRecord:
     )
 
 
+# The roster participants (data/roster/demo-roster.csv) the sign-up triggers' events register:
+# PreSignUp re-checks one's identity and reserves it; PostConfirmation links another (reserved, then
+# released, around each run by _prepare_run), so neither run is refused before its AWS calls.
+SIGN_UP = {"contractNumber": "G1001", "participantNumber": "100001", "dateOfBirth": "1984-03-12"}
+CONFIRMED = ("G2002", "200001")
+
+
 def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
     attributes = {
         "sub": str(uuid.uuid4()),
@@ -289,6 +311,8 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "custom:contract_number": "G1001",
         "custom:participant_number": "100001",
     }
+    # Before PostConfirmation has run, an account has no roster attributes yet.
+    registering = {k: v for k, v in attributes.items() if not k.startswith("custom:")}
     sources = {
         "PreSignUp": "PreSignUp_SignUp",
         "CustomMessage": "CustomMessage_SignUp",
@@ -298,9 +322,19 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "VerifyAuthChallengeResponse": "VerifyAuthChallengeResponse_Authentication",
     }
     requests: dict[str, dict[str, Any]] = {
-        "PreSignUp": {"userAttributes": attributes, "validationData": {}, "clientMetadata": {}},
+        # A real sign-up: the roster identity the backend sends as validation data (a refused one
+        # would stop before any AWS call).
+        "PreSignUp": {
+            "userAttributes": {k: v for k, v in registering.items() if k not in ("sub", "email_verified")},
+            "validationData": dict(SIGN_UP),
+            "clientMetadata": {},
+        },
         "CustomMessage": {"userAttributes": attributes, "codeParameter": "{####}", "usernameParameter": None},
-        "PostConfirmation": {"userAttributes": attributes, "clientMetadata": {}},
+        # The account and its reservation are made before each run (_prepare_run).
+        "PostConfirmation": {
+            "userAttributes": {**registering, "cognito:user_status": "CONFIRMED"},
+            "clientMetadata": {},
+        },
         "DefineAuthChallenge": {
             "userAttributes": attributes,
             "session": [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}],
@@ -332,6 +366,38 @@ def _cognito_event(trigger: str, stack: Any) -> dict[str, Any]:
         "request": requests.get(trigger, {"userAttributes": attributes}),
         "response": {},
     }
+
+
+def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
+    """Make this run of a Cognito trigger take a real invocation's full path (in this process, before
+    the measured interpreter starts); returns what undoes it after the run."""
+    source = str(event.get("triggerSource", ""))
+    if source.startswith("CreateAuthChallenge"):
+        # A new user each run: a first round (claim + SES email), not a Cognito retry of the
+        # previous run's round (which reads the claim and emails nothing).
+        event["userName"] = str(uuid.uuid4())
+    if source == "PostConfirmation_ConfirmSignUp":
+        # A new account each run: signed up (the user exists in the pool) and its participant
+        # reserved by PreSignUp, so the run links it and writes its roster attributes.
+        import account_links
+        import boto3
+
+        from portal_common import clock
+
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.ca"
+        contract, participant = CONFIRMED
+        user = boto3.client("cognito-idp", region_name=stack.region).admin_create_user(
+            UserPoolId=event["userPoolId"],
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "locale", "Value": "fr-CA"}],
+            MessageAction="SUPPRESS",
+        )["User"]
+        sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        account_links.reserve(contract, participant, account_links.email_hash(email), clock.epoch())
+        event["userName"] = user["Username"]
+        event["request"]["userAttributes"].update({"sub": sub, "email": email})
+        return lambda: account_links.release(contract, participant, sub, email)
+    return lambda: None
 
 
 # Issue 14's targets: a function's cold start over the baseline of the same run.
@@ -382,8 +448,13 @@ def measure(
     parameters: dict[str, str] | None = None,
     report: Any = print,
     bytecode: bool = True,
+    scripts: tuple[str, str] | None = None,
+    raw: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] | None = None,
 ) -> tuple[dict[str, float], list[Figure]]:
     """Measure every function (or ``functions``) ``runs`` times, each run paired with a baseline run.
+
+    ``scripts`` replaces the measured and the baseline interpreters' code (``bench_cold_phases``
+    times their phases); ``raw`` receives each function's runs as (baseline, function) results.
 
     Returns the baseline's medians (``total``, ``cpu`` ms, ``rssKb``) over all its runs and one
     :class:`Figure` per function; ``report`` is called with each function's table line."""
@@ -432,6 +503,13 @@ def measure(
         if not bytecode:
             # An artifact without .pyc files on a read-only disk: every module compiled at each start.
             environment["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-no-pyc-")
+        else:
+            # The deployed artifact holds the bytecode of our code too (make build compiles
+            # .aws-sam/build). Without this, a tree whose interpreters never wrote .pyc files
+            # (PYTHONDONTWRITEBYTECODE, as the measured interpreters run) compiled the layer's and the
+            # function's sources at every measured start: about 0.1 s that the baseline, which has
+            # no code of ours, never pays (docs/performance.md, "How it is measured").
+            _compile([ROOT / "layers" / "common", *sorted({Path(s.code_uri) for s in specs.values()})])
         claims = {
             "sub": str(uuid.uuid4()),
             "email": "marie.tremblay@example.ca",
@@ -459,13 +537,14 @@ def measure(
                 }
                 results, paired = [], []
                 for _ in range(runs):
-                    if str(event.get("triggerSource", "")).startswith("CreateAuthChallenge"):
-                        # A new user each run: a first round (claim + SES email), not a Cognito
-                        # retry of the previous run's round (which reads the claim and emails nothing).
-                        event["userName"] = str(uuid.uuid4())
-                        event_file.write_text(json.dumps(event), encoding="utf-8")
-                    paired.append(_run(_BASELINE, "", environment, python))
-                    results.append(_run(_MEASURE, json.dumps(argument), {**environment, **spec.environment}, python))
+                    cleanup = _prepare_run(event, stack)
+                    event_file.write_text(json.dumps(event), encoding="utf-8")
+                    measured, base = scripts or (_MEASURE, _BASELINE)
+                    paired.append(_run(base, "", environment, python))
+                    results.append(_run(measured, json.dumps(argument), {**environment, **spec.environment}, python))
+                    if raw is not None:
+                        raw.setdefault(logical_id, []).append((paired[-1], results[-1]))
+                    cleanup()
                 baselines.extend(paired)
                 figure = Figure(
                     logical_id=logical_id,

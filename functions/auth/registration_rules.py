@@ -7,10 +7,12 @@ answer never tells a stranger that the three fields matched someone.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
-from portal_common.members import Member, eligibility_on
-from portal_common.plans import get_plan
+from portal_common.config import get_settings
+from portal_common.dynamo import get_item
+from portal_common.members import Member, coverage_on
 from portal_common.problems import DomainError
 
 
@@ -24,9 +26,40 @@ def verify_identity(member: Member | None, date_of_birth: date, on: date) -> Mem
     if member is None:
         raise identity_error()
     person = member.self_person
-    plan = get_plan(member.plan_id)
-    if person is None or plan is None or person.date_of_birth != date_of_birth:
+    on_file = plan_on_file(member.plan_id)  # read whatever the other fields say (same work, same time)
+    if person is None or not on_file or person.date_of_birth != date_of_birth:
         raise identity_error()
-    if not eligibility_on(person, member, plan, on).eligible:
+    # The registrant is the member (SELF): the plan's dependant rules do not concern them, so the
+    # plan is not parsed (its model is pydantic: the PreSignUp trigger's cold start stays light).
+    if not coverage_on(person, member, on).eligible:
         raise identity_error()
     return member
+
+
+# Plans change by re-import with a higher version, never in place (portal_common.plans), so a plan
+# seen on file is remembered as long as ``get_plan`` keeps a plan: a warm function reads it once.
+PLAN_SEEN_SECONDS = 300
+_seen: dict[str, float] = {}
+
+
+def plan_on_file(plan_id: str) -> bool:
+    """Whether the certificate's plan is stored (one ``GetItem`` of ``portal_common.plans.plan_key``,
+    whose key format a test keeps this one in step with; remembered for a few minutes)."""
+    now = time.monotonic()
+    seen = _seen.get(plan_id)
+    if seen is not None and now - seen < PLAN_SEEN_SECONDS:
+        return True
+    found = get_item(get_settings().members_table, plan_record_key(plan_id)) is not None
+    if found:
+        _seen[plan_id] = now
+    return found
+
+
+def forget_plans() -> None:
+    """Forget the plans seen on file (tests: a new stack, or a plan removed)."""
+    _seen.clear()
+
+
+def plan_record_key(plan_id: str) -> dict[str, str]:
+    """The key of a plan item (the same as ``portal_common.plans.plan_key``, without its pydantic import)."""
+    return {"PK": f"PLAN#{plan_id}", "SK": "PLAN"}

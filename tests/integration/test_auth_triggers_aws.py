@@ -69,6 +69,42 @@ def test_pre_sign_up_refuses_identity_mismatches(seeded: Any, change: dict[str, 
         trigger_pre_sign_up.lambda_handler(event, Context())
 
 
+def test_pre_sign_up_refuses_a_certificate_whose_plan_is_not_on_file(seeded: Any) -> None:
+    """The plan is checked without being parsed (no pydantic in the trigger), but still checked."""
+    import trigger_pre_sign_up
+    from registration_rules import forget_plans, plan_record_key
+
+    from portal_common.aws_clients import client
+    from portal_common.config import get_settings
+    from portal_common.dynamo import to_item
+    from portal_common.plans import plan_key
+
+    assert plan_record_key("PLAN-PLUS") == plan_key("PLAN-PLUS")
+    client("dynamodb").delete_item(TableName=get_settings().members_table, Key=to_item(plan_key("PLAN-PLUS")))
+    forget_plans()  # as in a new process (another test of this one may have seen the plan)
+    with pytest.raises(trigger_pre_sign_up.SignUpRefused, match=r"^IDENTITY_NOT_VERIFIED$"):
+        trigger_pre_sign_up.lambda_handler(sample("pre_sign_up", seeded.environment()), Context())
+    assert "pendingEmailHash" not in profile("G2002", "200003")
+
+
+def test_pre_sign_up_reads_the_plan_whichever_identity_field_is_wrong(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong date of birth costs the same reads as a right one: the answer's timing does not tell
+    a stranger that the contract and participant numbers matched someone."""
+    import registration_rules
+    import trigger_pre_sign_up
+
+    checked: list[str] = []
+    real = registration_rules.plan_on_file
+    monkeypatch.setattr(registration_rules, "plan_on_file", lambda plan_id: checked.append(plan_id) or real(plan_id))
+    event = sample("pre_sign_up", seeded.environment())
+    event["request"]["validationData"]["dateOfBirth"] = "1995-08-15"
+    with pytest.raises(trigger_pre_sign_up.SignUpRefused, match=r"^IDENTITY_NOT_VERIFIED$"):
+        trigger_pre_sign_up.lambda_handler(event, Context())
+    assert checked == ["PLAN-PLUS"]
+
+
 def test_post_confirmation_links_account_and_writes_claims(seeded: Any) -> None:
     import boto3
     import trigger_post_confirmation

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +31,6 @@ NEVER = (
 )
 # The Cognito triggers (Cognito waits 5 s and retries): no model library, no REST resolver.
 TRIGGER_NEVER = ("pydantic", "aws_lambda_powertools.event_handler.api_gateway", "asyncio")
-# PreSignUp checks the member's plan (portal_common.plans, a pydantic model): it may load pydantic.
-TRIGGER_PYDANTIC_ALLOWED = {"PreSignUpFunction"}
 
 
 def _imported(logical_id: str, spec: object) -> set[str]:
@@ -77,8 +76,8 @@ def test_the_cognito_triggers_stay_light(imports: dict[str, set[str]]) -> None:
     assert len(triggers) == 6
     heavy = {}
     for logical_id in triggers:
-        allowed = {"pydantic"} if logical_id in TRIGGER_PYDANTIC_ALLOWED else set()
-        found = sorted(m for m in TRIGGER_NEVER if m in imports[logical_id] and m not in allowed)
+        # PreSignUp too: it checks that the member's plan is on file without parsing it.
+        found = sorted(m for m in TRIGGER_NEVER if m in imports[logical_id])
         if found:
             heavy[logical_id] = found
     assert heavy == {}
@@ -146,3 +145,177 @@ def test_reexports_are_read_from_the_package_init() -> None:
         "from . import sibling\n"
     )
     assert _reexports("pkg.sub", source) == {"ALBEvent": "pkg.sub.alb_event", "A": "pkg.sub.api", "C": "pkg.sub.api"}
+
+
+# What each Cognito trigger asks of AWS, per branch: the clients it creates (each one costs a
+# service model, an endpoint ruleset and, for the first, botocore's endpoint data: about 0.1 s at
+# a cold start) and the calls it makes (README "Performance"). A branch the event already answers
+# creates no client at all.
+def test_no_trigger_creates_an_aws_client_or_session_at_import() -> None:
+    triggers = {k: v for k, v in Stack().functions().items() if v.sources and v.sources[0].kind == "Cognito"}
+    probe = (
+        "import json, sys, importlib; importlib.import_module(sys.argv[1]);"
+        "clients = sys.modules.get('portal_common.aws_clients');"
+        "print(json.dumps([sorted(clients._clients) if clients else [], len(clients._session) if clients else 0]))"
+    )
+    created = {}
+    for logical_id, spec in triggers.items():
+        environment = {**os.environ, **spec.environment}
+        environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
+        done = subprocess.run(
+            [sys.executable, "-c", probe, spec.module],
+            env=environment,
+            cwd=str(ROOT / "tests"),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, f"{logical_id}: {done.stderr[-2000:]}"
+        created[logical_id] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert created == {logical_id: [[], 0] for logical_id in triggers}
+
+
+class AwsRecorder:
+    """The clients created and the calls made through ``portal_common.aws_clients`` from now on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import botocore.client
+
+        from portal_common import aws_clients
+
+        aws_clients.reset_clients()  # the trigger's first invocation in a fresh process
+        self._clients = aws_clients._clients
+        self.calls: list[str] = []
+        current = botocore.client.BaseClient._make_api_call
+        original = getattr(current, "unrecorded", current)  # a previous recorder of this test stops
+
+        def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            self.calls.append(f"{client.meta.service_model.service_name}:{operation}")
+            return original(client, operation, params)
+
+        record.unrecorded = original  # type: ignore[attr-defined]
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+
+    @property
+    def clients(self) -> list[str]:
+        return sorted(self._clients)
+
+
+class Context:
+    function_name = "trigger"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:ca-central-1:123456789012:function:trigger"
+    aws_request_id = "test"
+
+
+def _sample(name: str, env: dict[str, str]) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "tests" / "events" / "cognito" / f"{name}.json").read_text("utf-8"))
+    event["userPoolId"] = env["USER_POOL_ID"]
+    event["callerContext"]["clientId"] = env["USER_POOL_CLIENT_ID"]
+    return event
+
+
+def _session(*steps: tuple[str, bool, str | None]) -> list[dict[str, Any]]:
+    return [{"challengeName": n, "challengeResult": r, "challengeMetadata": m} for n, r, m in steps]
+
+
+def test_define_auth_challenge_reads_only_where_the_session_cannot_answer(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``GetItem`` as a sign-in starts (the wrong-password lock), one ``UpdateItem`` after a wrong
+    password; every other step is decided from the session alone: no client, no call."""
+    import trigger_define_auth_challenge
+
+    env = seeded.environment()
+    srp = ("SRP_A", True, None)
+    expected = {
+        "start": (_session(srp), ["dynamodb"], ["dynamodb:GetItem"]),
+        "wrong password": (_session(srp, ("PASSWORD_VERIFIER", False, None)), ["dynamodb"], ["dynamodb:UpdateItem"]),
+        "password verified": (_session(srp, ("PASSWORD_VERIFIER", True, None)), [], []),
+        "code answered": (
+            _session(srp, ("PASSWORD_VERIFIER", True, None), ("CUSTOM_CHALLENGE", True, "OTP1;NEW;1;2;00;11")),
+            [],
+            [],
+        ),
+    }
+    found = {}
+    for branch, (session, _, _) in expected.items():
+        recorder = AwsRecorder(monkeypatch)
+        event = _sample("define_auth_challenge_srp_a", env)
+        event["request"]["session"] = session
+        trigger_define_auth_challenge.lambda_handler(event, Context())
+        found[branch] = (session, recorder.clients, recorder.calls)
+    assert found == expected
+
+
+def test_create_auth_challenge_creates_the_ses_client_only_to_send(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first round: claim, email, settle (two clients). A Cognito retry of that round: the claim
+    lost and read back, no SES client. A retry after a wrong answer or a password check: the session
+    answers, no client at all."""
+    import trigger_create_auth_challenge
+
+    env = seeded.environment()
+    recorder = AwsRecorder(monkeypatch)
+    first = trigger_create_auth_challenge.lambda_handler(_sample("create_auth_challenge", env), Context())
+    assert (recorder.clients, recorder.calls) == (
+        ["dynamodb", "ses"],
+        ["dynamodb:PutItem", "ses:SendEmail", "dynamodb:UpdateItem"],
+    )
+    recorder = AwsRecorder(monkeypatch)
+    trigger_create_auth_challenge.lambda_handler(_sample("create_auth_challenge", env), Context())
+    assert (recorder.clients, recorder.calls) == (["dynamodb"], ["dynamodb:PutItem", "dynamodb:GetItem"])
+    wrong = _sample("create_auth_challenge", env)
+    wrong["request"]["session"].append(
+        {
+            "challengeName": "CUSTOM_CHALLENGE",
+            "challengeResult": False,
+            "challengeMetadata": first["response"]["challengeMetadata"],
+        }
+    )
+    check = _sample("create_auth_challenge", env)
+    check["request"]["clientMetadata"] = {"purpose": "password-check"}
+    for event in (wrong, check):
+        recorder = AwsRecorder(monkeypatch)
+        trigger_create_auth_challenge.lambda_handler(event, Context())
+        assert (recorder.clients, recorder.calls) == ([], [])
+
+
+def test_the_sign_up_triggers_make_one_pass_each(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PreSignUp: the certificate, the plan's presence, the reservation. PostConfirmation: the link
+    read, the link written, the roster attributes. Verify and CustomMessage (sign-up): no AWS at all."""
+    import boto3
+    import trigger_custom_message
+    import trigger_post_confirmation
+    import trigger_pre_sign_up
+    import trigger_verify_auth_challenge
+    from registration_rules import forget_plans
+
+    env = seeded.environment()
+    forget_plans()  # a fresh process has seen no plan
+    recorder = AwsRecorder(monkeypatch)
+    trigger_pre_sign_up.lambda_handler(_sample("pre_sign_up", env), Context())
+    assert (recorder.clients, recorder.calls) == (
+        ["dynamodb"],
+        ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:TransactWriteItems"],
+    )
+    user = boto3.client("cognito-idp", region_name="ca-central-1").admin_create_user(
+        UserPoolId=env["USER_POOL_ID"],
+        Username="olivia.smith@example.com",
+        UserAttributes=[{"Name": "email", "Value": "olivia.smith@example.com"}],
+        MessageAction="SUPPRESS",
+    )["User"]
+    event = _sample("post_confirmation", env)
+    event["userName"] = event["request"]["userAttributes"]["sub"] = user["Username"]
+    recorder = AwsRecorder(monkeypatch)
+    trigger_post_confirmation.lambda_handler(event, Context())
+    assert (recorder.clients, recorder.calls) == (
+        ["cognito-idp", "dynamodb"],
+        ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "cognito-idp:AdminUpdateUserAttributes"],
+    )
+    recorder = AwsRecorder(monkeypatch)
+    trigger_verify_auth_challenge.lambda_handler(_sample("verify_auth_challenge_response", env), Context())
+    trigger_custom_message.lambda_handler(_sample("custom_message_sign_up", env), Context())
+    assert (recorder.clients, recorder.calls) == ([], [])

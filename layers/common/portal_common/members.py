@@ -102,13 +102,10 @@ class Eligibility:
     reason: str | None = None
 
 
-def eligibility_on(person: Person, member: Member, plan: Plan, on: date) -> Eligibility:
-    """Eligibility rules: coverage dates, then dependant rules of the plan.
-
-    Children are covered until their ``childMaxAge`` birthday (21), full-time students until their
-    ``studentMaxAge`` birthday (25), and children with a disability at any age. Spouses are
-    covered when the plan covers spouses.
-    """
+def coverage_on(person: Person, member: Member, on: date) -> Eligibility:
+    """The roster part of :func:`eligibility_on`: in the roster, and ``on`` within both the
+    person's and the certificate's coverage dates. It is the whole rule for the member (SELF),
+    whom the plan's dependant rules never concern, so it needs no plan."""
     if not person.in_roster:
         return Eligibility(False, "NOT_IN_ROSTER")
     start = max(person.coverage_start, member.coverage_start)
@@ -118,6 +115,19 @@ def eligibility_on(person: Person, member: Member, plan: Plan, on: date) -> Elig
         return Eligibility(False, "COVERAGE_NOT_STARTED")
     if end is not None and on > end:
         return Eligibility(False, "COVERAGE_ENDED")
+    return Eligibility(True)
+
+
+def eligibility_on(person: Person, member: Member, plan: Plan, on: date) -> Eligibility:
+    """Eligibility rules: coverage dates, then dependant rules of the plan.
+
+    Children are covered until their ``childMaxAge`` birthday (21), full-time students until their
+    ``studentMaxAge`` birthday (25), and children with a disability at any age. Spouses are
+    covered when the plan covers spouses.
+    """
+    covered = coverage_on(person, member, on)
+    if not covered.eligible:
+        return covered
     rules = plan.dependants
     if person.relationship == "SPOUSE" and not rules.spouse_covered:
         return Eligibility(False, "SPOUSE_NOT_COVERED")
