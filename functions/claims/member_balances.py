@@ -20,8 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 from adjudication_inputs import read_usage
-from claim_adjudication import ZERO, Usage, UsageKeys, add_months, rolling_count_allows, rolling_scopes
-from claims_models import (
+from balance_models import (
     BalanceItem,
     Balances,
     BenefitYearOut,
@@ -29,6 +28,7 @@ from claims_models import (
     DeductibleOut,
     FrequencyOut,
 )
+from claim_adjudication import ZERO, Usage, UsageKeys, add_months, rolling_count_allows, rolling_scopes
 
 from portal_common.claim_types import DRUG_CODE, claim_types
 from portal_common.members import Member
