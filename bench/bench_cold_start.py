@@ -121,6 +121,29 @@ with open("/proc/self/status", encoding="ascii") as status:
 print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
 """
 
+# The libraries every API function needs before any code of ours runs: the baseline, plus Powertools'
+# logger and its REST resolver with validation (which imports pydantic), with portal_common's lazy
+# package inits. Printed as a row ("floor"): no API function can be faster than this.
+_FLOOR = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+started = time.perf_counter()
+cpu_started = time.process_time()
+import portal_common
+import boto3
+boto3.session.Session().client("dynamodb", region_name="ca-central-1")
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+from pydantic import BaseModel
+APIGatewayRestResolver(enable_validation=True)
+total = time.perf_counter() - started
+cpu = time.process_time() - cpu_started
+import json
+with open("/proc/self/status", encoding="ascii") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
+"""
+
 
 def _run(code: str, argument: str, environment: dict[str, str], python: str = sys.executable) -> dict[str, Any]:
     completed = subprocess.run(
@@ -394,7 +417,7 @@ class Figure:
     """One function's medians (milliseconds, KiB) and its paired baselines' medians."""
 
     logical_id: str
-    kind: str  # "api", "trigger" or "other"
+    kind: str  # "api", "trigger", "other" or "floor" (the libraries of an API function alone)
     import_ms: float
     first_ms: float
     total_ms: float
@@ -546,6 +569,27 @@ def measure(
                 )
                 figures.append(figure)
                 report(_line(figure))
+        if any(figure.kind == "api" for figure in figures):
+            floor, paired = [], []
+            for _ in range(runs):
+                paired.append(_run(_BASELINE, "", environment, python))
+                floor.append(_run(_FLOOR, str(ROOT / "layers" / "common"), environment, python))
+            baselines.extend(paired)
+            total = statistics.median(r["total"] for r in floor) * 1000
+            figure = Figure(
+                logical_id="floor: API libraries",
+                kind="floor",
+                import_ms=total,
+                first_ms=0.0,
+                total_ms=total,
+                cpu_ms=statistics.median(r["cpu"] for r in floor) * 1000,
+                rss_kb=int(statistics.median(r["rssKb"] for r in floor)),
+                baseline_ms=statistics.median(r["total"] for r in paired) * 1000,
+                baseline_cpu_ms=statistics.median(r["cpu"] for r in paired) * 1000,
+                outcome="(boto3, Powertools logger + validating resolver, pydantic)",
+            )
+            figures.append(figure)
+            report(_line(figure))
     finally:
         server.stop()
     baseline = {
@@ -606,6 +650,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{baseline['rssKb'] / 1024:>8.0f}"
     )
     missed = [f.logical_id for f in figures if f.target is not None and f.ratio > f.target]
+    floor = next((f for f in figures if f.kind == "floor"), None)
+    if floor is not None:
+        print(
+            f"floor of an API function (libraries only, no code of ours, no request): {floor.ratio:.2f}x"
+            f" wall, {floor.cpu_ratio:.2f}x CPU; the API target is {API_TARGET}x"
+        )
     print(f"load average at the end {os.getloadavg()[0]:.1f}; over target: {', '.join(missed) or 'none'}")
     return 0
 
