@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -173,16 +174,9 @@ def _claim_body() -> dict[str, Any]:
     from portal_common.members import get_member
 
     physio = FIXED[0]
-    provider = build_provider(
-        provider_id=physio["providerId"],
-        provider_type=physio["providerType"],
-        phone=physio["phone"],
-        address=physio["address"],
-        source="DIRECTORY",
-        first_name=physio.get("firstName"),
-        last_name=physio.get("lastName"),
-        business_name=physio.get("businessName"),
-    )
+    # The generator's camelCase fields, as build_provider's arguments.
+    arguments = {re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower(): value for name, value in physio.items()}
+    provider = build_provider(source="DIRECTORY", **arguments)
     batch_write(get_settings().providers_table, provider_items(provider))
     member = get_member("G1001", "100001")
     assert member is not None, "the demo roster is seeded first"

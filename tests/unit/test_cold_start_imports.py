@@ -13,6 +13,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,11 +35,13 @@ TRIGGER_NEVER = ("pydantic", "aws_lambda_powertools.event_handler.api_gateway", 
 TRIGGER_PYDANTIC_ALLOWED = {"PreSignUpFunction"}
 
 
-def _imported(logical_id: str, spec: object) -> set[str]:
-    environment = {**os.environ, **spec.environment}  # type: ignore[attr-defined]
-    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])  # type: ignore[attr-defined]
+def _in_function(spec: Any, script: str, *arguments: str) -> Any:
+    """Run ``script`` (its first argument: the handler module) as in Lambda, with the function's code
+    folder, the layer and its environment only; what it prints last, as JSON."""
+    environment = {**os.environ, **spec.environment}
+    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
     done = subprocess.run(
-        [sys.executable, "-c", f"import json, sys, {spec.module}; print(json.dumps(sorted(sys.modules)))"],  # type: ignore[attr-defined]
+        [sys.executable, "-c", script, spec.module, *arguments],
         env=environment,
         cwd=str(ROOT / "tests"),
         capture_output=True,
@@ -46,8 +49,13 @@ def _imported(logical_id: str, spec: object) -> set[str]:
         timeout=180,
         check=False,
     )
-    assert done.returncode == 0, f"{logical_id}: {done.stderr[-2000:]}"
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _imported(logical_id: str, spec: object) -> set[str]:
+    script = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+    return set(_in_function(spec, script))
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +182,7 @@ FIRST_REQUESTS = {
     ),
 }
 
+
 _SERVE_ONE = """
 import json, sys
 module, method, path, body = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -207,20 +216,7 @@ def test_a_cold_request_imports_only_its_own_route_group(logical_id: str) -> Non
     """``import <handler>`` loads no route group; a first request (refused before any AWS call: no
     token, or an empty body) loads its own group, and the other groups' modules stay unloaded."""
     method, path, body, loaded, unloaded = FIRST_REQUESTS[logical_id]
-    spec = Stack().functions()[logical_id]
-    environment = {**os.environ, **spec.environment}
-    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
-    done = subprocess.run(
-        [sys.executable, "-c", _SERVE_ONE, spec.module, method, path, json.dumps(body)],
-        env=environment,
-        cwd=str(ROOT / "tests"),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _in_function(Stack().functions()[logical_id], _SERVE_ONE, method, path, json.dumps(body))
     assert result["status"] in (400, 401)
     assert sorted((loaded | unloaded) & set(result["atImport"])) == []  # no route group with the handler
     assert loaded <= set(result["after"])
@@ -250,19 +246,7 @@ def test_every_route_is_under_its_own_group_only(logical_id: str) -> None:
     one of its prefixes and under no other group's, and every template route belongs to a group (so
     the order groups load in never changes which route a path matches)."""
     spec = Stack().functions()[logical_id]
-    environment = {**os.environ, **spec.environment}
-    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
-    done = subprocess.run(
-        [sys.executable, "-c", _GROUP_RULES, spec.module],
-        env=environment,
-        cwd=str(ROOT / "tests"),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    groups = json.loads(done.stdout.strip().splitlines()[-1])
+    groups = _in_function(spec, _GROUP_RULES)
     served: set[tuple[str, str]] = set()
     for name, group in groups.items():
         for method, rule in group["routes"]:
