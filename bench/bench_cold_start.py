@@ -24,6 +24,11 @@ build`` compiles the artifact's), and each Cognito trigger's event takes a real 
 path (``_prepare_run``: a new user per CreateAuthChallenge run, an account signed up and reserved
 before each PostConfirmation run).
 
+A function that imports its route groups on first use (``portal_common.api.PortalResolver``:
+ClaimsApi, AuthApi) is also measured on its heaviest first route (``HEAVIEST_ROUTES``: a valid
+``POST /claims``), so lazy loading does not just move the cost out of the measured path. The
+bytecode is compiled with the measured interpreter (unless ``--no-bytecode``).
+
 ``--python`` measures with another interpreter (its own site-packages: ``bench.bench_runtimes``
 builds one per Python version with only ``requirements/runtime.txt``). ``--no-bytecode`` measures
 an artifact without ``.pyc`` files (what ``sam build`` alone produces; ``make build`` compiles them).
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -57,6 +63,10 @@ FIRST_QUERIES = {"/providers/recent": "claimType=PHYSIOTHERAPY", "/providers": "
 # the first POST of the template, whose empty body would stop at validation.
 FIRST_ROUTES = {"AuthApiFunction": ("POST", "/auth/token/refresh")}
 FIRST_BODIES = {"/auth/token/refresh": {"refreshToken": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.bench"}}
+# The heaviest first request of a function whose route groups load on first use (a second row of the
+# table): the claim submission group imports every claim model and the idempotency layer. AuthApi's
+# first route above already loads its heaviest group (the groups share auth_service and auth_models).
+HEAVIEST_ROUTES = {"ClaimsApiFunction": ("POST", "/claims")}
 
 # Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
 _MEASURE = r"""
@@ -116,6 +126,29 @@ with open("/proc/self/status", encoding="ascii") as status:
 print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
 """
 
+# The libraries every API function needs before any code of ours runs: the baseline, plus Powertools'
+# logger and its REST resolver with validation (which imports pydantic), with portal_common's lazy
+# package inits. Printed as a row ("floor"): no API function can be faster than this.
+_FLOOR = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+started = time.perf_counter()
+cpu_started = time.process_time()
+import portal_common
+import boto3
+boto3.session.Session().client("dynamodb", region_name="ca-central-1")
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+from pydantic import BaseModel
+APIGatewayRestResolver(enable_validation=True)
+total = time.perf_counter() - started
+cpu = time.process_time() - cpu_started
+import json
+with open("/proc/self/status", encoding="ascii") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
+"""
+
 
 def _run(code: str, argument: str, environment: dict[str, str], python: str = sys.executable) -> dict[str, Any]:
     completed = subprocess.run(
@@ -134,24 +167,44 @@ def _run(code: str, argument: str, environment: dict[str, str], python: str = sy
     raise RuntimeError(f"measurement failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
 
 
-def _compile(folders: list[Path]) -> None:
-    """Write the bytecode of ``folders`` next to their sources (``__pycache__``, ignored by git), as
-    ``make build`` does for the artifact; an unchanged source keeps its file."""
-    import compileall
+def _claim_body() -> dict[str, Any]:
+    """A valid physiotherapy claim of the demo member (``POST /claims``, ``HEAVIEST_ROUTES``), with
+    the demo physiotherapist written to the providers table (the directory itself is not seeded)."""
+    from provider_directory import build_provider, provider_items
 
-    for folder in folders:
-        if not compileall.compile_dir(str(folder), quiet=1, workers=0):
-            raise RuntimeError(f"could not compile {folder}")
+    from local.provider_generator import FIXED
+    from portal_common.config import get_settings
+    from portal_common.dynamo import batch_write
+    from portal_common.members import get_member
+
+    physio = FIXED[0]
+    # The generator's camelCase fields, as build_provider's arguments.
+    arguments = {re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower(): value for name, value in physio.items()}
+    provider = build_provider(source="DIRECTORY", **arguments)
+    batch_write(get_settings().providers_table, provider_items(provider))
+    member = get_member("G1001", "100001")
+    assert member is not None, "the demo roster is seeded first"
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3 * 86400))
+    return {
+        "claimType": "PHYSIOTHERAPY",
+        "patientId": member.persons[0].person_id,
+        "providerId": physio["providerId"],
+        "answers": {"accident": False, "otherCoverage": False},
+        "treatments": [{"dateOfService": day, "amount": "85.00", "description": "Traitement"}],
+        "authorization": {"accepted": True},
+    }
 
 
-def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any] | None:
-    """A realistic first event for the function's first trigger."""
+def _first_event(
+    stack: Any, spec: Any, claims: dict[str, str], preferred: tuple[str, str] | None = None
+) -> dict[str, Any] | None:
+    """A realistic first event for the function's first trigger (or its route ``preferred``)."""
     from local.api_events import ApiContext, RouteTable, build_event
 
     if spec.routes:
         # The first GET route without parameters in template order (the one a client calls first).
         routes = sorted(spec.routes, key=lambda r: (r.method != "GET", "{" in r.path))
-        preferred = FIRST_ROUTES.get(spec.logical_id)
+        preferred = preferred or FIRST_ROUTES.get(spec.logical_id)
         route = next((r for r in routes if (r.method, r.path) == preferred), routes[0])
         path = route.path.replace("{", "").replace("}", "")
         match, _ = RouteTable([route]).match(route.method, path)
@@ -166,8 +219,11 @@ def _first_event(stack: Any, spec: Any, claims: dict[str, str]) -> dict[str, Any
                 ("Accept", "application/json"),
                 ("Accept-Language", "fr-CA"),
                 ("Content-Type", "application/json"),
+                *([("Idempotency-Key", "bench")] if route.path == "/claims" and route.method == "POST" else []),
             ],
-            body=json.dumps(FIRST_BODIES.get(route.path, {})).encode() if route.method == "POST" else b"",
+            body=json.dumps(_claim_body() if route.path == "/claims" else FIRST_BODIES.get(route.path, {})).encode()
+            if route.method == "POST"
+            else b"",
             source_ip="203.0.113.1",
             claims=claims if route.authorized else None,
         )
@@ -376,6 +432,10 @@ def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
         # A new user each run: a first round (claim + SES email), not a Cognito retry of the
         # previous run's round (which reads the claim and emails nothing).
         event["userName"] = str(uuid.uuid4())
+    if "Idempotency-Key" in (event.get("headers") or {}):
+        # A new claim each run, not the replay of the previous run's answer.
+        event["headers"]["Idempotency-Key"] = str(uuid.uuid4())
+        event["multiValueHeaders"]["Idempotency-Key"] = [event["headers"]["Idempotency-Key"]]
     if source == "PostConfirmation_ConfirmSignUp":
         # A new account each run: signed up (the user exists in the pool) and its participant
         # reserved by PreSignUp, so the run links it and writes its roster attributes.
@@ -410,7 +470,7 @@ class Figure:
     """One function's medians (milliseconds, KiB) and its paired baselines' medians."""
 
     logical_id: str
-    kind: str  # "api", "trigger" or "other"
+    kind: str  # "api", "trigger", "other" or "floor" (the libraries of an API function alone)
     import_ms: float
     first_ms: float
     total_ms: float
@@ -503,13 +563,6 @@ def measure(
         if not bytecode:
             # An artifact without .pyc files on a read-only disk: every module compiled at each start.
             environment["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-no-pyc-")
-        else:
-            # The deployed artifact holds the bytecode of our code too (make build compiles
-            # .aws-sam/build). Without this, a tree whose interpreters never wrote .pyc files
-            # (PYTHONDONTWRITEBYTECODE, as the measured interpreters run) compiled the layer's and the
-            # function's sources at every measured start: about 0.1 s that the baseline, which has
-            # no code of ours, never pays (docs/performance.md, "How it is measured").
-            _compile([ROOT / "layers" / "common", *sorted({Path(s.code_uri) for s in specs.values()})])
         claims = {
             "sub": str(uuid.uuid4()),
             "email": "marie.tremblay@example.ca",
@@ -517,15 +570,25 @@ def measure(
             "custom:participant_number": "100001",
             "token_use": "id",
         }
+        cases: list[tuple[str, str, Any, dict[str, Any] | None]] = []
+        for logical_id, spec in sorted(specs.items()):
+            if functions and logical_id not in functions:
+                continue
+            cases.append((logical_id, logical_id, spec, _first_event(stack, spec, claims)))
+            heaviest = HEAVIEST_ROUTES.get(logical_id)
+            if heaviest:
+                label = f"{logical_id} {' '.join(heaviest)}"
+                cases.append((label, logical_id, spec, _first_event(stack, spec, claims, heaviest)))
+        if bytecode:
+            # As ``make build`` compiles the artifact: no handler pays for compiling our own modules.
+            folders = sorted({str(ROOT / "layers" / "common")} | {str(case[2].code_uri) for case in cases})
+            subprocess.run([python, "-m", "compileall", "-q", *folders], capture_output=True, check=True)
         with tempfile.TemporaryDirectory() as scratch:
-            for logical_id, spec in sorted(specs.items()):
-                if functions and logical_id not in functions:
-                    continue
-                event = _first_event(stack, spec, claims)
+            for label, logical_id, spec, event in cases:
                 if event is None:
                     report(f"{logical_id:<32}  (skipped: no trigger to imitate)")
                     continue
-                event_file = Path(scratch) / f"{logical_id}.json"
+                event_file = Path(scratch) / f"{len(list(Path(scratch).iterdir()))}.json"
                 event_file.write_text(json.dumps(event), encoding="utf-8")
                 argument = {
                     "paths": [str(ROOT / "layers" / "common"), str(spec.code_uri)],
@@ -543,11 +606,11 @@ def measure(
                     paired.append(_run(base, "", environment, python))
                     results.append(_run(measured, json.dumps(argument), {**environment, **spec.environment}, python))
                     if raw is not None:
-                        raw.setdefault(logical_id, []).append((paired[-1], results[-1]))
+                        raw.setdefault(label, []).append((paired[-1], results[-1]))
                     cleanup()
                 baselines.extend(paired)
                 figure = Figure(
-                    logical_id=logical_id,
+                    logical_id=label,
                     kind=_kind(spec),
                     import_ms=statistics.median(r["import"] for r in results) * 1000,
                     first_ms=statistics.median(r["first"] for r in results) * 1000,
@@ -560,6 +623,27 @@ def measure(
                 )
                 figures.append(figure)
                 report(_line(figure))
+        if any(figure.kind == "api" for figure in figures):
+            floor, paired = [], []
+            for _ in range(runs):
+                paired.append(_run(_BASELINE, "", environment, python))
+                floor.append(_run(_FLOOR, str(ROOT / "layers" / "common"), environment, python))
+            baselines.extend(paired)
+            total = statistics.median(r["total"] for r in floor) * 1000
+            figure = Figure(
+                logical_id="floor: API libraries",
+                kind="floor",
+                import_ms=total,
+                first_ms=0.0,
+                total_ms=total,
+                cpu_ms=statistics.median(r["cpu"] for r in floor) * 1000,
+                rss_kb=int(statistics.median(r["rssKb"] for r in floor)),
+                baseline_ms=statistics.median(r["total"] for r in paired) * 1000,
+                baseline_cpu_ms=statistics.median(r["cpu"] for r in paired) * 1000,
+                outcome="(boto3, Powertools logger + validating resolver, pydantic)",
+            )
+            figures.append(figure)
+            report(_line(figure))
     finally:
         server.stop()
     baseline = {
@@ -620,6 +704,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{baseline['rssKb'] / 1024:>8.0f}"
     )
     missed = [f.logical_id for f in figures if f.target is not None and f.ratio > f.target]
+    floor = next((f for f in figures if f.kind == "floor"), None)
+    if floor is not None:
+        print(
+            f"floor of an API function (libraries only, no code of ours, no request): {floor.ratio:.2f}x"
+            f" wall, {floor.cpu_ratio:.2f}x CPU; the API target is {API_TARGET}x"
+        )
     print(f"load average at the end {os.getloadavg()[0]:.1f}; over target: {', '.join(missed) or 'none'}")
     return 0
 

@@ -3,6 +3,7 @@
 One resolver for the function, one ``Router`` per route group: registration
 (``auth_registration_api``), sign-in (``auth_signin_api``), password (``auth_password_api``) and
 tokens (``auth_tokens_api``), and the signed-in member's account settings (``auth_account_api``).
+Each group is imported on the first request for its paths (``portal_common.api.PortalResolver``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ import portal_common  # noqa: F401 - first: defers library package inits (portal
 
 from typing import Any
 
-import auth_account_api
-import auth_password_api
-import auth_registration_api
-import auth_signin_api
-import auth_tokens_api
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from portal_common.api import create_app
 from portal_common.log import get_logger
 
 logger = get_logger("auth")
-app = create_app(logger, requires=("user_pool_id", "user_pool_client_id"))
-for group in (auth_registration_api, auth_signin_api, auth_password_api, auth_tokens_api, auth_account_api):
-    app.include_router(group.router)
+app = create_app(
+    logger,
+    requires=("user_pool_id", "user_pool_client_id"),
+    route_groups={
+        "auth_registration_api": ("/auth/register",),
+        "auth_signin_api": ("/auth/login",),
+        "auth_password_api": ("/auth/password",),
+        "auth_tokens_api": ("/auth/token", "/auth/logout"),
+        "auth_account_api": ("/me",),
+    },
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

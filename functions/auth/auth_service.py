@@ -33,7 +33,6 @@ from auth_models import (
     TokensResponse,
 )
 from cognito_client import Challenge, CognitoError, Tokens
-from registration_rules import identity_error, verify_identity
 
 from portal_common import clock
 from portal_common.config import get_settings
@@ -91,6 +90,8 @@ def _sign_up_refused(error: CognitoError) -> DomainError:
     # PreSignUp's message is our stable code, which Cognito wraps in UserLambdaValidationException.
     if "ALREADY_REGISTERED" in error.message:
         return DomainError("ALREADY_REGISTERED", status=409)
+    from registration_rules import identity_error  # with the plan model: registration only (cold start)
+
     return identity_error()
 
 
@@ -211,6 +212,8 @@ def register(
     """``POST /auth/register``."""
     hashed = account_links.email_hash(email)
     auth_throttle.check("register", hashed, source_ip, clock.epoch_seconds())
+    from registration_rules import verify_identity  # with the plan model: registration only (cold start)
+
     member = verify_identity(get_member(contract, participant), date_of_birth, clock.today())
     if member.account_sub:
         _release_if_deleted(member)

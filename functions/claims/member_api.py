@@ -12,7 +12,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from claims_models import Balances
+from balance_models import Balances
 
 from portal_common import clock
 from portal_common.api import answer, problems, request_language

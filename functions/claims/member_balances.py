@@ -20,8 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 from adjudication_inputs import read_usage
-from claim_adjudication import ZERO, Usage, UsageKeys, add_months, rolling_count_allows, rolling_scopes
-from claims_models import (
+from balance_models import (
     BalanceItem,
     Balances,
     BenefitYearOut,
@@ -29,6 +28,7 @@ from claims_models import (
     DeductibleOut,
     FrequencyOut,
 )
+from claim_adjudication import ZERO, Usage, UsageKeys, add_months, rolling_count_allows, rolling_scopes
 
 from portal_common.claim_types import DRUG_CODE, claim_types
 from portal_common.members import Member
@@ -66,11 +66,15 @@ def next_eligible(counts: dict[str, int], as_of: date, frequency: Frequency) -> 
     months, limit = frequency.months, frequency.count
     if rolling_count_allows(counts, as_of, months, limit):
         return None
-    # The answer only changes when a recorded service leaves a window or a later one is passed.
+    # The answer only changes when a recorded service leaves a window or a later one is passed. A
+    # service leaves the window of the first day whose start (that day moved back ``months``, the day
+    # clamped to the month's length) reaches it: up to 3 days after ``add_months`` at a month's end
+    # (a service on March 31 leaves the 6-month window on October 1, not on September 30).
     candidates = set()
     for day in counts:
         recorded = date.fromisoformat(day)
-        candidates.update({add_months(recorded, months), recorded + timedelta(days=1)})
+        leaves = add_months(recorded, months)
+        candidates.update({recorded + timedelta(days=1), *(leaves + timedelta(days=k) for k in range(4))})
     for candidate in sorted(c for c in candidates if c > as_of):
         if rolling_count_allows(counts, candidate, months, limit):
             return candidate

@@ -33,11 +33,13 @@ NEVER = (
 TRIGGER_NEVER = ("pydantic", "aws_lambda_powertools.event_handler.api_gateway", "asyncio")
 
 
-def _imported(logical_id: str, spec: object) -> set[str]:
-    environment = {**os.environ, **spec.environment}  # type: ignore[attr-defined]
-    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])  # type: ignore[attr-defined]
+def _in_function(spec: Any, script: str, *arguments: str) -> Any:
+    """Run ``script`` (its first argument: the handler module) as in Lambda, with the function's code
+    folder, the layer and its environment only; what it prints last, as JSON."""
+    environment = {**os.environ, **spec.environment}
+    environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
     done = subprocess.run(
-        [sys.executable, "-c", f"import json, sys, {spec.module}; print(json.dumps(sorted(sys.modules)))"],  # type: ignore[attr-defined]
+        [sys.executable, "-c", script, spec.module, *arguments],
         env=environment,
         cwd=str(ROOT / "tests"),
         capture_output=True,
@@ -45,8 +47,13 @@ def _imported(logical_id: str, spec: object) -> set[str]:
         timeout=180,
         check=False,
     )
-    assert done.returncode == 0, f"{logical_id}: {done.stderr[-2000:]}"
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _imported(logical_id: str, spec: object) -> set[str]:
+    script = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+    return set(_in_function(spec, script))
 
 
 @pytest.fixture(scope="module")
@@ -319,3 +326,103 @@ def test_the_sign_up_triggers_make_one_pass_each(seeded: Any, monkeypatch: pytes
     trigger_verify_auth_challenge.lambda_handler(_sample("verify_auth_challenge_response", env), Context())
     trigger_custom_message.lambda_handler(_sample("custom_message_sign_up", env), Context())
     assert (recorder.clients, recorder.calls) == ([], [])
+
+
+# Functions whose route groups load on first use (portal_common.api.PortalResolver): a first request
+# imports its own group and none of the others (nor what only they use).
+FIRST_REQUESTS = {
+    "ClaimsApiFunction": (
+        "GET",
+        "/me",
+        None,
+        {"member_api"},
+        {"claim_routes_api", "claim_types_api", "receipts_api", "claims_models", "claim_submission", "claim_store"},
+    ),
+    "AuthApiFunction": (
+        "POST",
+        "/auth/token/refresh",
+        "{}",
+        {"auth_tokens_api"},
+        {
+            "auth_registration_api",
+            "auth_signin_api",
+            "auth_password_api",
+            "auth_account_api",
+            "registration_rules",
+            "portal_common.plans",
+        },
+    ),
+}
+
+
+_SERVE_ONE = """
+import json, sys
+module, method, path, body = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+handler = __import__(module)
+before = set(sys.modules)
+event = {
+    "resource": path, "path": path, "httpMethod": method,
+    "headers": {"Accept-Language": "fr-CA", "Content-Type": "application/json"},
+    "multiValueHeaders": {"Accept-Language": ["fr-CA"], "Content-Type": ["application/json"]},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+    "stageVariables": None, "isBase64Encoded": False, "body": body,
+    "requestContext": {"requestId": "cold-start-test", "stage": "v1", "httpMethod": method, "path": "/v1" + path,
+                       "identity": {"sourceIp": "203.0.113.1"}},
+}
+class Context:
+    function_name, function_version, memory_limit_in_mb = "cold-start-test", "$LATEST", 1024
+    invoked_function_arn = "arn:aws:lambda:ca-central-1:123456789012:function:cold-start-test"
+    aws_request_id, log_group_name, log_stream_name = "cold-start-test", "test", "test"
+
+    def get_remaining_time_in_millis(self):
+        return 10000
+
+
+answer = handler.lambda_handler(event, Context())
+print(json.dumps({"status": answer["statusCode"], "atImport": sorted(before), "after": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(FIRST_REQUESTS))
+def test_a_cold_request_imports_only_its_own_route_group(logical_id: str) -> None:
+    """``import <handler>`` loads no route group; a first request (refused before any AWS call: no
+    token, or an empty body) loads its own group, and the other groups' modules stay unloaded."""
+    method, path, body, loaded, unloaded = FIRST_REQUESTS[logical_id]
+    result = _in_function(Stack().functions()[logical_id], _SERVE_ONE, method, path, json.dumps(body))
+    assert result["status"] in (400, 401)
+    assert sorted((loaded | unloaded) & set(result["atImport"])) == []  # no route group with the handler
+    assert loaded <= set(result["after"])
+    assert sorted(unloaded & set(result["after"])) == []
+
+
+_GROUP_RULES = """
+import importlib, json, sys
+app = importlib.import_module(sys.argv[1]).app
+rules = {}
+for name, prefixes in app.route_groups.items():
+    router = importlib.import_module(name).router
+    methods = lambda key: key[1] if isinstance(key[1], (list, tuple)) else [key[1]]
+    routes = sorted({(method.upper(), key[0]) for key in router._routes for method in methods(key)})
+    rules[name] = {"prefixes": list(prefixes), "routes": routes}
+print(json.dumps(rules))
+"""
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+@pytest.mark.parametrize("logical_id", sorted(FIRST_REQUESTS))
+def test_every_route_is_under_its_own_group_only(logical_id: str) -> None:
+    """A path's prefixes select the group that serves it, and only it: every route of a group is under
+    one of its prefixes and under no other group's, and every template route belongs to a group (so
+    the order groups load in never changes which route a path matches)."""
+    spec = Stack().functions()[logical_id]
+    groups = _in_function(spec, _GROUP_RULES)
+    served: set[tuple[str, str]] = set()
+    for name, group in groups.items():
+        for method, rule in group["routes"]:
+            owners = [other for other, o in groups.items() if any(_under(rule, p) for p in o["prefixes"])]
+            assert owners == [name], f"{method} {rule} of {name} is under {owners}"
+            served.add((method, rule.replace("<", "{").replace(">", "}")))
+    assert {(route.method, route.path) for route in spec.routes} <= served

@@ -11,12 +11,20 @@ handlers render every failure as an RFC 9457 problem in the caller's language:
 - an unknown route -> ``404 NOT_FOUND``; anything else -> ``500 INTERNAL_ERROR`` (logged, no details).
 
 Every response carries ``X-Request-Id`` and ``Content-Language``.
+
+A function with several route groups (one ``Router`` module each) names them with ``route_groups``:
+each group's module is imported, and its router included, on the first request whose path is
+under one of the group's prefixes (:class:`PortalResolver`), so a cold ``GET /v1/me`` does not
+import the claim submission models. The OpenAPI document still sees every route.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -220,6 +228,64 @@ def _common_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware
     return response
 
 
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+class PortalResolver(APIGatewayRestResolver):
+    """The REST resolver of ``create_app``, whose route groups are imported on first use.
+
+    ``route_groups`` maps a router module (``"claim_routes_api"``, which defines ``router``) to the
+    path prefixes of its routes (``("/claims",)``), in the order the routers would be included. A
+    request first imports and includes the groups its path is under (once per process; the rest
+    of the request is Powertools' own routing, validation and error handling), so a cold start pays
+    only for the group it serves. A path under no group is the resolver's ``404`` as before.
+    :meth:`get_openapi_schema` includes every group first: the document lists every route. The
+    prefixes of two groups never overlap, so the order groups are loaded in never changes which
+    route a path matches (``tests/unit/test_cold_start_imports.py`` checks every route's prefix).
+    """
+
+    def __init__(self, *args: Any, route_groups: Mapping[str, tuple[str, ...]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.route_groups: dict[str, tuple[str, ...]] = dict(route_groups or {})
+        self._loaded_groups: dict[str, ModuleType] = {}
+        self._groups_lock = threading.RLock()  # the local stack serves from several threads
+
+    def load_route_group(self, name: str) -> ModuleType:
+        """Import the router module ``name`` and include its router (once)."""
+        with self._groups_lock:
+            module = self._loaded_groups.get(name)
+            if module is None:
+                module = importlib.import_module(name)
+                self.include_router(module.router)
+                self._loaded_groups[name] = module
+            return module
+
+    def loaded_route_group(self, name: str) -> ModuleType | None:
+        """The router module ``name`` if a request (or the OpenAPI document) has loaded it."""
+        return self._loaded_groups.get(name)
+
+    def load_routes_for(self, path: str) -> None:
+        """Load the route groups a request for ``path`` may be served by."""
+        for name, prefixes in self.route_groups.items():
+            if name not in self._loaded_groups and any(_under(path, prefix) for prefix in prefixes):
+                self.load_route_group(name)
+
+    def load_all_routes(self) -> None:
+        """Load every route group, in declaration order."""
+        for name in self.route_groups:
+            self.load_route_group(name)
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if self.route_groups:
+            self.load_routes_for(self._remove_prefix(str(event.get("path") or "/")))
+        return super().resolve(event, context)
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        self.load_all_routes()
+        return super().get_openapi_schema(**kwargs)
+
+
 class _ScreenedBody(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation (which runs first on every route), preceded by the body's
     screening (:func:`portal_common.request_body.screen`): bad bytes, a wrong media type or a
@@ -239,11 +305,14 @@ def create_app(
     *,
     requires: tuple[str, ...] = (),
     extra_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
-) -> APIGatewayRestResolver:
+    route_groups: Mapping[str, tuple[str, ...]] | None = None,
+) -> PortalResolver:
     """A REST resolver with validation, CORS, problem rendering and request-id headers.
 
     Called at import time, so the settings are checked at cold start; ``requires`` names the
     optional settings this function needs as well (``"cursor_secret"``, ``"user_pool_id"``...).
+    ``route_groups``: the function's router modules and their path prefixes, imported on first use
+    (:class:`PortalResolver`).
     """
     settings = get_settings().require(*requires)
     cors = CORSConfig(
@@ -252,7 +321,7 @@ def create_app(
         expose_headers=["X-Request-Id", "Retry-After", "Content-Language"],
         max_age=600,
     )
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=to_json)
+    app = PortalResolver(enable_validation=True, cors=cors, serializer=to_json, route_groups=route_groups)
     app.use(middlewares=[_common_headers])
     # Powertools runs its request validation before any middleware: screen the body just before it.
     app._request_validation_middleware = _ScreenedBody()

@@ -29,7 +29,12 @@ import threading
 from typing import Any
 
 # Packages whose __init__ only re-exports its submodules.
-DEFERRED = ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
+DEFERRED = (
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.data_classes",
+    # ClaimsApi renders the idempotency exceptions at import; the persistence layer loads with the claim routes.
+    "aws_lambda_powertools.utilities.idempotency",
+)
 
 _init_lock = threading.RLock()
 _FROM_IMPORT = re.compile(r"^from\s+(\.?[\w.]*)\s+import\s+(\([^)]*\)|[^\n]+)", re.MULTILINE)

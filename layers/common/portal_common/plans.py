@@ -112,7 +112,7 @@ class Plan(_PlanModel):
     benefit_year_start_month: int = Field(default=1, ge=1, le=12)
     filing_limit_days: int = Field(ge=30, le=730)
     post_termination_filing_days: int = Field(default=90, ge=0, le=365)
-    dependants: DependantRules = DependantRules()
+    dependants: DependantRules = Field(default_factory=DependantRules)  # built on first use, not at import
     deductible: Deductible
     benefits: dict[str, BenefitRule]
     shared_maximums: dict[str, SharedMaximum] = {}
