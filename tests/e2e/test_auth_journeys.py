@@ -273,7 +273,17 @@ def test_mot_de_passe_oublie_journey(stack: LocalStackProcess) -> None:
     assert done.status_code == 200
     assert done.json() == {"status": "PASSWORD_RESET"}
     assert post(stack, "/auth/login", {"email": email, "password": DEMO_PASSWORD}).status_code == 401
-    assert sign_in(stack, email, NEW_PASSWORD)["idToken"]
+    tokens = sign_in(stack, email, NEW_PASSWORD)
+    # David changes it back in his account settings: the other journeys sharing this worker's
+    # stack (tests/e2e/conftest.py) sign him in with the demo password.
+    back = post(
+        stack,
+        "/me/password",
+        {"currentPassword": NEW_PASSWORD, "newPassword": DEMO_PASSWORD},
+        headers={"Authorization": f"Bearer {tokens['idToken']}"},
+    )
+    assert back.status_code == 204, back.text
+    assert sign_in(stack, email)["idToken"]
 
 
 # ---------------------------------------------------------------- tokens at the gateway
