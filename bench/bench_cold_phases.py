@@ -22,7 +22,8 @@ from typing import Any
 
 from bench import bench_cold_start
 
-_PHASES = r"""
+_PHASES = (
+    r"""
 import time
 marks = [("start", time.process_time())]
 def mark(name):
@@ -64,17 +65,9 @@ def client(self, service, *args, **kwargs):
     mark("client " + service)
     return made
 boto3.session.Session.client = client
-class Context:
-    function_name = spec["function"]
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:ca-central-1:123456789012:function:" + spec["function"]
-    memory_limit_in_mb = 512
-    aws_request_id = spec["requestId"]
-    log_group_name = "/aws/lambda/" + spec["function"]
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 10000
-outcome = "ok"
+"""
+    + bench_cold_start._CONTEXT
+    + r"""outcome = "ok"
 try:
     handler(event, Context())
 except Exception as error:
@@ -87,6 +80,7 @@ total = time.perf_counter() - started
 print("BENCH " + json.dumps({"import": 0, "first": 0, "total": total, "outcome": outcome,
                             "cpu": time.process_time() - cpu_started, "rssKb": 0, "phases": phases}))
 """
+)
 
 _BASELINE_PHASES = r"""
 import time

@@ -68,14 +68,8 @@ FIRST_BODIES = {"/auth/token/refresh": {"refreshToken": "eyJjdHkiOiJKV1QiLCJlbmM
 # first route above already loads its heaviest group (the groups share auth_service and auth_models).
 HEAVIEST_ROUTES = {"ClaimsApiFunction": ("POST", "/claims")}
 
-# Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
-_MEASURE = r"""
-import time
-started = time.perf_counter()
-import importlib, json, sys
-spec = json.loads(sys.argv[1])
-sys.path[:0] = spec["paths"]
-
+# The Lambda context object the measured handlers receive (also bench_cold_phases').
+_CONTEXT = r"""
 class Context:
     function_name = spec["function"]
     function_version = "$LATEST"
@@ -88,7 +82,20 @@ class Context:
     client_context = None
     def get_remaining_time_in_millis(self):
         return 10000
+"""
 
+# Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
+_MEASURE = (
+    r"""
+import time
+started = time.perf_counter()
+import importlib, json, sys
+spec = json.loads(sys.argv[1])
+sys.path[:0] = spec["paths"]
+
+"""
+    + _CONTEXT
+    + r"""
 with open(spec["eventFile"], encoding="utf-8") as handle:
     event = json.load(handle)
 before_import = time.perf_counter()
@@ -111,6 +118,7 @@ with open("/proc/self/status", encoding="ascii") as status:
 print("BENCH " + json.dumps({"import": imported - before_import, "first": served - imported,
                             "total": served - before_import, "outcome": outcome, "cpu": cpu, "rssKb": rss}))
 """
+)
 
 _BASELINE = r"""
 import time

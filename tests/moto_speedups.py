@@ -25,6 +25,14 @@ _installed: list[bool] = []
 _lock = threading.Lock()
 
 
+class _UniquePaths(list[str]):
+    """A search path list that ignores a path it already holds."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _share_botocore_loaders() -> None:
     import botocore.loaders
     import botocore.session
@@ -35,7 +43,11 @@ def _share_botocore_loaders() -> None:
     def create_loader(search_path_string: str | None = None) -> Any:
         with _lock:
             if search_path_string not in loaders:
-                loaders[search_path_string] = original(search_path_string)
+                loader = original(search_path_string)
+                # Every boto3 Session appends boto3's data folder to its loader's search paths: on a
+                # shared loader the list would grow with each session (and each model load search it).
+                loader._search_paths = _UniquePaths(loader._search_paths)
+                loaders[search_path_string] = loader
             return loaders[search_path_string]
 
     botocore.session.create_loader = create_loader  # the name Session calls

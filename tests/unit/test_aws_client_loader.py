@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 import pytest
 from botocore.exceptions import UnknownServiceError
@@ -19,7 +20,9 @@ SERVICES = ("dynamodb", "ses", "cognito-idp", "events", "s3", "sqs", "cloudwatch
 
 
 def _loaders() -> tuple[Loader, ServiceLoader]:
-    plain = botocore.session.get_session().get_component("data_loader")
+    # A loader of its own, as a fresh Lambda process has: the test process shares one between its
+    # sessions (tests/moto_speedups.py), whose cached models other tests' clients may have used.
+    plain = botocore.loaders.create_loader()
     return plain, ServiceLoader.like(plain)
 
 
@@ -55,7 +58,7 @@ def test_a_client_looks_only_in_its_own_service_folder(monkeypatch: pytest.Monke
         return real(path)
 
     core = botocore.session.get_session()
-    core.register_component("data_loader", ServiceLoader.like(core.get_component("data_loader")))
+    core.register_component("data_loader", ServiceLoader.like(botocore.loaders.create_loader()))
     session = boto3.session.Session(botocore_session=core)
     monkeypatch.setattr(os, "listdir", listdir)
     client = session.client("dynamodb", region_name="ca-central-1")

@@ -165,21 +165,7 @@ def test_no_trigger_creates_an_aws_client_or_session_at_import() -> None:
         "clients = sys.modules.get('portal_common.aws_clients');"
         "print(json.dumps([sorted(clients._clients) if clients else [], len(clients._session) if clients else 0]))"
     )
-    created = {}
-    for logical_id, spec in triggers.items():
-        environment = {**os.environ, **spec.environment}
-        environment["PYTHONPATH"] = os.pathsep.join([str(spec.code_uri), str(ROOT / "layers" / "common")])
-        done = subprocess.run(
-            [sys.executable, "-c", probe, spec.module],
-            env=environment,
-            cwd=str(ROOT / "tests"),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert done.returncode == 0, f"{logical_id}: {done.stderr[-2000:]}"
-        created[logical_id] = json.loads(done.stdout.strip().splitlines()[-1])
+    created = {logical_id: _in_function(spec, probe) for logical_id, spec in triggers.items()}
     assert created == {logical_id: [[], 0] for logical_id in triggers}
 
 
