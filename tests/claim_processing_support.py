@@ -162,3 +162,33 @@ def sent_emails() -> list[Any]:
 
 def body(item: dict[str, Any]) -> str:
     return json.dumps(envelope(item))
+
+
+def put_drug(din: str, group: str | None = None, **fields: Any) -> None:
+    """A product item in the drugs table's layout (portal_common.drug_catalog)."""
+    item = {
+        "PK": f"DIN#{din}",
+        "SK": "DRUG",
+        "entityType": "DRUG",
+        "din": din,
+        "status": "MARKETED",
+        "brandName": fields.get("brandName", ""),
+        "interchangeableGroup": group,
+        "document": json.dumps({"din": din, **fields}),
+    }
+    client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=to_item(item))
+
+
+def put_atorvastatin_group() -> None:
+    """LIPITOR (02230711, 2.00 a unit) and its generic ATORVASTATIN (02310899, 0.50), interchangeable
+    group G1: the formulary's lowest-cost alternative cases."""
+    brand = {"din": "02230711", "brandName": "LIPITOR", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
+    generic = {"din": "02310899", "brandName": "ATORVASTATIN", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
+    put_drug(**brand, group="G1", prices={"unitPrice": "2.00"})
+    put_drug(**generic, group="G1", prices={"unitPrice": "0.50"})
+    members = [
+        {**brand, "status": "MARKETED", "prices": {"unitPrice": "2.00"}},
+        {**generic, "status": "MARKETED", "prices": {"unitPrice": "0.50"}},
+    ]
+    group = {"PK": "IGROUP#G1", "SK": "MEMBERS", "members": json.dumps(members)}
+    client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=to_item(group))

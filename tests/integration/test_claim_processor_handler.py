@@ -20,6 +20,8 @@ from tests.claim_processing_support import (
     link_account,
     load,
     person_id,
+    put_atorvastatin_group,
+    put_drug,
     put_receipt,
     sent_emails,
     sqs_event,
@@ -199,36 +201,9 @@ def test_event_that_does_not_match_the_claim_fails(seeded: Any) -> None:
     assert load(item)["status"] == "SUBMITTED"
 
 
-def put_drug(din: str, group: str | None = None, **fields: Any) -> None:
-    """A product item in the drugs table's layout (portal_common.drug_catalog)."""
-    from portal_common.dynamo import to_item as plain_to_item
-
-    item = {
-        "PK": f"DIN#{din}",
-        "SK": "DRUG",
-        "entityType": "DRUG",
-        "din": din,
-        "status": "MARKETED",
-        "brandName": fields.get("brandName", ""),
-        "interchangeableGroup": group,
-        "document": json.dumps({"din": din, **fields}),
-    }
-    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=plain_to_item(item))
-
-
 def test_drug_claim_uses_the_formulary_lowest_cost_alternative_and_fee_cap(seeded: Any) -> None:
-    from portal_common.dynamo import to_item as plain_to_item
 
-    brand = {"din": "02230711", "brandName": "LIPITOR", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
-    generic = {"din": "02310899", "brandName": "ATORVASTATIN", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
-    put_drug(**brand, group="G1", prices={"unitPrice": "2.00"})
-    put_drug(**generic, group="G1", prices={"unitPrice": "0.50"})
-    members = [
-        {**brand, "status": "MARKETED", "prices": {"unitPrice": "2.00"}},
-        {**generic, "status": "MARKETED", "prices": {"unitPrice": "0.50"}},
-    ]
-    group = {"PK": "IGROUP#G1", "SK": "MEMBERS", "members": json.dumps(members)}
-    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=plain_to_item(group))
+    put_atorvastatin_group()
     put_drug("02240000", brandName="EXCLUDED", schedules=["PRESCRIPTION"], atcCodes=["A08AB01"])
     drug = {"din": "02230711", "quantity": 30, "dispensingFee": Decimal("11.00")}
     item = store_claim(

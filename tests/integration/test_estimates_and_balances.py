@@ -8,7 +8,6 @@ period. Attack side: another member's person is ``404``; an estimate writes noth
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from portal_common.config import get_settings
 from portal_common.dynamo import query_all
 from portal_common.identity import member_key
+from tests.claim_processing_support import put_atorvastatin_group
 from tests.claims_support import (
     DENTIST_PROVIDER,
     MARIE,
@@ -182,35 +182,9 @@ def test_estimate_writes_nothing(world: Any) -> None:
     assert partition(MARIE) == before
 
 
-def put_drug(din: str, group: str | None = None, **fields: Any) -> None:
-    from portal_common.dynamo import to_item
-
-    item = {
-        "PK": f"DIN#{din}",
-        "SK": "DRUG",
-        "entityType": "DRUG",
-        "din": din,
-        "status": "MARKETED",
-        "brandName": fields.get("brandName", ""),
-        "interchangeableGroup": group,
-        "document": json.dumps({"din": din, **fields}),
-    }
-    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=to_item(item))
-
-
 def test_drug_estimate_by_din_with_lowest_cost_alternative_and_fee_cap_then_paid_exactly(world: Any) -> None:
-    from portal_common.dynamo import to_item
 
-    brand = {"din": "02230711", "brandName": "LIPITOR", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
-    generic = {"din": "02310899", "brandName": "ATORVASTATIN", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
-    put_drug(**brand, group="G1", prices={"unitPrice": "2.00"})
-    put_drug(**generic, group="G1", prices={"unitPrice": "0.50"})
-    members = [
-        {**brand, "status": "MARKETED", "prices": {"unitPrice": "2.00"}},
-        {**generic, "status": "MARKETED", "prices": {"unitPrice": "0.50"}},
-    ]
-    group = {"PK": "IGROUP#G1", "SK": "MEMBERS", "members": json.dumps(members)}
-    boto3.client("dynamodb").put_item(TableName=get_settings().drugs_table, Item=to_item(group))
+    put_atorvastatin_group()
     marie = person_id(MARIE, "Marie")
     body = claim_body(
         "DRUG", marie, [(days_ago(2), "71.00")], drug={"din": "02230711", "quantity": 30, "dispensingFee": "11.00"}
