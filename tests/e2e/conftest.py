@@ -214,6 +214,16 @@ class LocalStackProcess:
                 return items
             time.sleep(0.1)
 
+    def wait_for_decision(self, claim_id: str, headers: dict[str, str], timeout: float = 30.0) -> dict[str, Any]:
+        """The claim once the processor has decided it (paid, denied, or held for information)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            claim: dict[str, Any] = self.get(f"/v1/claims/{claim_id}", headers=headers).json()
+            if claim["status"] in {"PAID", "PARTIALLY_PAID", "DENIED", "PENDING_INFORMATION"}:
+                return claim
+            time.sleep(0.2)
+        raise AssertionError(f"claim {claim_id} not processed within {timeout:.0f} s")
+
     def wait_for_signin_code(self, to: str, before: int, timeout: float = 15.0) -> str:
         """The code of the newest sign-in e-mail among those ``to`` received after the first
         ``before``. Another e-mail can arrive meanwhile (the claim notice of an earlier test on the

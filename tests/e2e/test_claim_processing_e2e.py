@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -36,16 +36,6 @@ def _uploaded_receipt(stack: LocalStackProcess, headers: dict[str, str]) -> str:
             return str(body["receiptId"])
         time.sleep(0.2)
     raise AssertionError("receipt never became UPLOADED")
-
-
-def _wait_final(stack: LocalStackProcess, claim_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        claim: dict[str, Any] = stack.get(f"/v1/claims/{claim_id}", headers=headers).json()
-        if claim["status"] in {"PAID", "PARTIALLY_PAID", "DENIED", "PENDING_INFORMATION"}:
-            return claim
-        time.sleep(0.2)
-    raise AssertionError(f"claim {claim_id} not processed within 20 s")
 
 
 def test_submitted_claim_is_adjudicated_and_the_member_is_emailed(stack: LocalStackProcess) -> None:
@@ -95,7 +85,7 @@ def test_submitted_claim_is_adjudicated_and_the_member_is_emailed(stack: LocalSt
     assert submitted.status_code == 201, submitted.text
     claim_id = submitted.json()["claimId"]
 
-    claim = _wait_final(stack, claim_id, headers)
+    claim = stack.wait_for_decision(claim_id, headers)
     assert claim["status"] in {"PAID", "PARTIALLY_PAID", "DENIED"}
     assert [h["status"] for h in claim["statusHistory"]][:2] == ["SUBMITTED", "IN_REVIEW"]
     line = claim["adjudication"]["lines"][0]

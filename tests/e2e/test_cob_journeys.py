@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tests.e2e.test_claim_processing_e2e import _uploaded_receipt, _wait_final
+from tests.e2e.test_claim_processing_e2e import _uploaded_receipt
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalStackProcess
@@ -76,7 +76,7 @@ def test_spouse_with_her_own_plan_is_held_the_statement_sent_and_the_rest_paid(s
     headers = _headers(stack, MARIE)
     before = len(stack.outbox(MARIE))
     claim_id = _submit(stack, headers, _person(stack, headers, "Jean"), NOT_BILLED)
-    held = _wait_final(stack, claim_id, headers)
+    held = stack.wait_for_decision(claim_id, headers)
     assert held["status"] == "PENDING_INFORMATION"
     [request] = held["informationRequests"]
     assert (request["code"], request["status"]) == ("OTHER_PAYER_STATEMENT_REQUIRED", "OPEN")
@@ -115,12 +115,12 @@ def test_birthday_rule_both_ways(stack: LocalStackProcess) -> None:
     stack.wait_for_seeds(timeout=300)
     marie = _headers(stack, MARIE)
     lea = _submit(stack, marie, _person(stack, marie, "Léa"), NOT_BILLED)
-    first = _wait_final(stack, lea, marie)
+    first = stack.wait_for_decision(lea, marie)
     assert first["status"] in {"PAID", "PARTIALLY_PAID", "DENIED"}
     assert first["informationRequests"] == []
     david = _headers(stack, DAVID)
     emily = _submit(stack, david, _person(stack, david, "Emily"), NOT_BILLED)
-    second = _wait_final(stack, emily, david)
+    second = stack.wait_for_decision(emily, david)
     assert second["status"] == "PENDING_INFORMATION"
     assert second["informationRequests"][0]["code"] == "OTHER_PAYER_STATEMENT_REQUIRED"
 
@@ -129,7 +129,7 @@ def test_attacker_cannot_answer_another_members_claim_or_use_their_receipt(stack
     stack.wait_for_seeds(timeout=300)
     marie, david = _headers(stack, MARIE), _headers(stack, DAVID)
     claim_id = _submit(stack, marie, _person(stack, marie, "Jean"), NOT_BILLED)
-    assert _wait_final(stack, claim_id, marie)["status"] == "PENDING_INFORMATION"
+    assert stack.wait_for_decision(claim_id, marie)["status"] == "PENDING_INFORMATION"
     stolen = _answer(stack, david, claim_id, {"receiptIds": [_uploaded_receipt(stack, david)]})
     assert (stolen.status_code, stolen.json()["code"]) == (404, "CLAIM_NOT_FOUND")
     borrowed = _answer(stack, marie, claim_id, {"receiptIds": [_uploaded_receipt(stack, david)]})

@@ -5,7 +5,6 @@ estimate writes nothing)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -36,16 +35,6 @@ def _self_id(stack: LocalStackProcess, headers: dict[str, str]) -> str:
     me = stack.get("/v1/me", headers=headers)
     assert me.status_code == 200, me.text
     return str(next(p for p in me.json()["persons"] if p["relationship"] == "SELF")["personId"])
-
-
-def _wait_final(stack: LocalStackProcess, claim_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        claim: dict[str, Any] = stack.get(f"/v1/claims/{claim_id}", headers=headers).json()
-        if claim["status"] in {"PAID", "PARTIALLY_PAID", "DENIED", "PENDING_INFORMATION"}:
-            return claim
-        time.sleep(0.2)
-    raise AssertionError(f"claim {claim_id} not processed within 30 s")
 
 
 def _items(balances: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -79,7 +68,7 @@ def test_estimate_then_the_identical_submission_is_paid_the_estimate_and_balance
         json={**body, "receiptIds": [], "authorization": {"accepted": True}},
     )
     assert submitted.status_code == 201, submitted.text
-    claim = _wait_final(stack, submitted.json()["claimId"], headers)
+    claim = stack.wait_for_decision(submitted.json()["claimId"], headers)
     assert claim["adjudication"]["totalPaid"] == estimate["totalPayable"]
     assert [line["paid"] for line in claim["adjudication"]["lines"]] == [line["paid"] for line in estimate["lines"]]
 
