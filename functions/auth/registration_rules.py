@@ -12,7 +12,7 @@ from datetime import date
 
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item
-from portal_common.members import Member, coverage_on
+from portal_common.members import Member, coverage_on, plan_key
 from portal_common.problems import DomainError
 
 
@@ -43,13 +43,13 @@ _seen: dict[str, float] = {}
 
 
 def plan_on_file(plan_id: str) -> bool:
-    """Whether the certificate's plan is stored (one ``GetItem`` of ``portal_common.plans.plan_key``,
+    """Whether the certificate's plan is stored (one ``GetItem`` of ``portal_common.members.plan_key``,
     whose key format a test keeps this one in step with; remembered for a few minutes)."""
     now = time.monotonic()
     seen = _seen.get(plan_id)
     if seen is not None and now - seen < PLAN_SEEN_SECONDS:
         return True
-    found = get_item(get_settings().members_table, plan_record_key(plan_id)) is not None
+    found = get_item(get_settings().members_table, plan_key(plan_id)) is not None
     if found:
         _seen[plan_id] = now
     return found
@@ -58,8 +58,3 @@ def plan_on_file(plan_id: str) -> bool:
 def forget_plans() -> None:
     """Forget the plans seen on file (tests: a new stack, or a plan removed)."""
     _seen.clear()
-
-
-def plan_record_key(plan_id: str) -> dict[str, str]:
-    """The key of a plan item (the same as ``portal_common.plans.plan_key``, without its pydantic import)."""
-    return {"PK": f"PLAN#{plan_id}", "SK": "PLAN"}

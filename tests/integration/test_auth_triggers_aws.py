@@ -72,14 +72,13 @@ def test_pre_sign_up_refuses_identity_mismatches(seeded: Any, change: dict[str, 
 def test_pre_sign_up_refuses_a_certificate_whose_plan_is_not_on_file(seeded: Any) -> None:
     """The plan is checked without being parsed (no pydantic in the trigger), but still checked."""
     import trigger_pre_sign_up
-    from registration_rules import forget_plans, plan_record_key
+    from registration_rules import forget_plans
 
     from portal_common.aws_clients import client
     from portal_common.config import get_settings
     from portal_common.dynamo import to_item
-    from portal_common.plans import plan_key
+    from portal_common.members import plan_key
 
-    assert plan_record_key("PLAN-PLUS") == plan_key("PLAN-PLUS")
     client("dynamodb").delete_item(TableName=get_settings().members_table, Key=to_item(plan_key("PLAN-PLUS")))
     forget_plans()  # as in a new process (another test of this one may have seen the plan)
     with pytest.raises(trigger_pre_sign_up.SignUpRefused, match=r"^IDENTITY_NOT_VERIFIED$"):

@@ -29,6 +29,12 @@ if TYPE_CHECKING:  # the plan model (pydantic) is loaded by whoever reads a plan
 Relationship = Literal["SELF", "SPOUSE", "CHILD"]
 
 
+def plan_key(plan_id: str) -> dict[str, str]:
+    """Key of a plan item in the members table (``portal_common.plans`` reads and writes it; the
+    PreSignUp trigger checks it exists without loading the plan model)."""
+    return {"PK": f"PLAN#{plan_id}", "SK": "PLAN"}
+
+
 @dataclass(frozen=True)
 class Person:
     """One covered person of a certificate."""

@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, query_all
+from portal_common.members import plan_key
 
 PLAN_CACHE_SECONDS = 300
 
@@ -133,11 +134,6 @@ class Plan(_PlanModel):
     def rule_for(self, claim_type_code: str) -> BenefitRule | None:
         """The benefit rule of a claim type, or ``None`` when the plan does not cover it."""
         return self.benefits.get(claim_type_code)
-
-
-def plan_key(plan_id: str) -> dict[str, str]:
-    """Key of a plan item in the members table."""
-    return {"PK": f"PLAN#{plan_id}", "SK": "PLAN"}
 
 
 def plan_item(plan: Plan) -> dict[str, object]:
