@@ -2,11 +2,12 @@
 
 The same runs as ``bench_cold_start`` (a fresh interpreter per run, the function's realistic first
 event against moto, each run paired with a baseline run), but each interpreter notes the CPU time
-at each step: importing boto3, the rest of the handler's imports, the boto3 session, each client
-created (by service) and each AWS call (by operation), and the rest of the invocation. Medians
-over the runs, in CPU milliseconds (less disturbed by other processes than wall-clock time).
-boto3 is imported first in the measured interpreter, so "handler imports" is what the function
-adds to it; the baseline's session and client are created as the baseline does (plain boto3).
+at each step: importing botocore, the rest of the handler's imports, the botocore session, each
+client created (by service) and each AWS call (by operation), and the rest of the invocation.
+Medians over the runs, in CPU milliseconds (less disturbed by other processes than wall-clock
+time). botocore is imported first in the measured interpreter (the functions use its clients, not
+the boto3 package), so "handler imports" is what the function adds to it; the baseline imports
+boto3 and creates its session and client as the baseline does (plain boto3).
 
     python -m bench.bench_cold_phases [--runs 5] [--function CreateAuthChallengeFunction ...]
 
@@ -35,13 +36,12 @@ with open(spec["eventFile"], encoding="utf-8") as handle:
     event = json.load(handle)
 started = time.perf_counter()
 cpu_started = time.process_time()
-import boto3
-mark("import boto3")
+import botocore.session
+mark("import botocore")
 module = importlib.import_module(spec["module"])
 handler = getattr(module, spec["handler"])
 mark("handler imports")
 import botocore.client
-import boto3.session
 from portal_common import aws_clients
 calling = botocore.client.BaseClient._make_api_call
 def call(client, operation, params):
@@ -58,13 +58,13 @@ def session():
     mark("session")
     return made
 aws_clients._new_session = session
-creating = boto3.session.Session.client
+creating = botocore.session.Session.create_client
 def client(self, service, *args, **kwargs):
     mark("(handler code)")
     made = creating(self, service, *args, **kwargs)
     mark("client " + service)
     return made
-boto3.session.Session.client = client
+botocore.session.Session.create_client = client
 """
     + bench_cold_start._CONTEXT
     + r"""outcome = "ok"

@@ -1,8 +1,12 @@
 """Cold start of every function of template.yaml, beside a baseline measured in the same run.
 
 For each function, a fresh interpreter imports the handler module and serves one realistic first
-request (the event shape its trigger sends), against moto. The baseline is a fresh interpreter
-doing ``import boto3`` and creating one client, the floor every boto3-based function pays.
+request (the event shape its trigger sends), against moto: an API Gateway request, a stream or
+queue batch, an S3 notification, a Cognito trigger, the sweeper's schedule input (EventBridge
+Scheduler) or the SES "Email Sent" event of the recorder's rule, with the function's own timeout as
+the context's remaining time. The baseline is a fresh interpreter doing ``import boto3`` and
+creating one client, the floor every boto3-based function pays (the functions themselves use
+botocore's clients and do not import the boto3 package: ``portal_common.aws_clients``).
 
 Each run of a function is paired with a baseline run just before it, and the ratio is the
 function's median over the median of its own paired baselines: on a shared machine whose load
@@ -22,7 +26,8 @@ interpreter talks to it over loopback, as a Lambda talks to DynamoDB.
 The code is measured as deployed: our layer's and functions' bytecode is compiled first (``make
 build`` compiles the artifact's), and each Cognito trigger's event takes a real invocation's full
 path (``_prepare_run``: a new user per CreateAuthChallenge run, an account signed up and reserved
-before each PostConfirmation run).
+before each PostConfirmation run, a new outbox entry per recorder run). The last column shows what
+the first request answered (status code, report, or a trigger's response keys).
 
 A function that imports its route groups on first use (``portal_common.api.PortalResolver``:
 ClaimsApi, AuthApi) is also measured on its heaviest first route (``HEAVIEST_ROUTES``: a valid
@@ -81,7 +86,9 @@ class Context:
     identity = None
     client_context = None
     def get_remaining_time_in_millis(self):
-        return 10000
+        # The function's own timeout, as at the start of an invocation (the sweeper stops taking
+        # items when less than 30 s are left: a fixed 10 s made it sweep nothing).
+        return spec.get("timeoutMs", 10000)
 """
 
 # Runs in the fresh interpreter: nothing imported before the clock starts but time, json, sys.
@@ -108,6 +115,11 @@ try:
     result = handler(event, Context())
     if isinstance(result, dict) and "statusCode" in result:
         outcome = str(result["statusCode"])
+    elif isinstance(result, dict) and result and "batchItemFailures" not in result:
+        # What the function answered: the sweeper's report, the recorder's... (a Cognito trigger's
+        # response keys only: its challenge parameters are not for a table).
+        answer = sorted(result.get("response") or {}) if "triggerSource" in result else result
+        outcome = "ok " + json.dumps(answer, separators=(",", ":"), default=str)[:50]
 except Exception as error:
     outcome = type(error).__name__
 served = time.perf_counter()
@@ -134,17 +146,18 @@ with open("/proc/self/status", encoding="ascii") as status:
 print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
 """
 
-# The libraries every API function needs before any code of ours runs: the baseline, plus Powertools'
-# logger and its REST resolver with validation (which imports pydantic), with portal_common's lazy
-# package inits. Printed as a row ("floor"): no API function can be faster than this.
+# The libraries every API function needs before any code of ours runs: a botocore session and
+# client (as portal_common.aws_clients makes them), Powertools' logger and its REST resolver with
+# validation (which imports pydantic), with portal_common's lazy package inits. Printed as a row
+# ("floor"): no API function can be faster than this.
 _FLOOR = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 started = time.perf_counter()
 cpu_started = time.process_time()
 import portal_common
-import boto3
-boto3.session.Session().client("dynamodb", region_name="ca-central-1")
+from portal_common import aws_clients
+aws_clients._new_session().create_client("dynamodb", region_name="ca-central-1")
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 from pydantic import BaseModel
@@ -236,7 +249,7 @@ def _first_event(
             claims=claims if route.authorized else None,
         )
     if not spec.sources:
-        return None
+        return _schedule_event(stack, spec.logical_id) or _rule_event(stack, spec)
     source = spec.sources[0]
     props = stack.resolve(source.properties)
     from portal_common.claim_events import SOURCE, ClaimSubmittedV1
@@ -301,10 +314,10 @@ def _first_event(
         bucket = str(props["Bucket"])
         import boto3
 
-        body = (
+        content = (
             (ROOT / "data" / "roster" / "demo-roster.csv").read_bytes() if prefix == "eligibility/" else b"%PDF-1.4\n"
         )
-        head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=body)
+        head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=content)
         return {
             "Records": [
                 {
@@ -324,13 +337,54 @@ def _first_event(
                             "ownerIdentity": {"principalId": "BENCH"},
                             "arn": f"arn:aws:s3:::{bucket}",
                         },
-                        "object": {"key": key, "size": len(body), "eTag": head["ETag"].strip('"'), "sequencer": "0"},
+                        "object": {"key": key, "size": len(content), "eTag": head["ETag"].strip('"'), "sequencer": "0"},
                     },
                 }
             ]
         }
     if source.kind == "Cognito":
         return _cognito_event(str(props["Trigger"]), stack)
+    return None
+
+
+def _target(target: dict[str, Any]) -> str | None:
+    """The template function a schedule's or a rule's target invokes (``!GetAtt Function.Arn``)."""
+    arn = target.get("Arn")
+    return arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+
+
+def _schedule_event(stack: Any, logical_id: str) -> dict[str, Any] | None:
+    """What EventBridge Scheduler delivers to a function a schedule targets: the target's ``Input``
+    (the sweeper's ``{"source": "scheduler"}``), as the local stack's timer does."""
+    for resource in stack.of_type("AWS::Scheduler::Schedule").values():
+        target = (resource.get("Properties") or {}).get("Target") or {}
+        if _target(target) == logical_id:
+            event: dict[str, Any] = json.loads(target.get("Input") or "{}")
+            return event
+    return None
+
+
+def _rule_event(stack: Any, spec: Any) -> dict[str, Any] | None:
+    """What a default-bus rule delivers to a function it targets: for the SES rule, the "Email Sent"
+    event SES publishes for a claim e-mail of the configuration set (``local.ses_events``), tagged
+    with an outbox entry (a new one each run, ``_prepare_run``), so the recorder writes it."""
+    from local.ses_events import send_event
+
+    for resource in stack.of_type("AWS::Events::Rule").values():
+        props = resource.get("Properties") or {}
+        targets = [_target(target) for target in props.get("Targets") or []]
+        if spec.logical_id not in targets or props.get("EventPattern", {}).get("source") != ["aws.ses"]:
+            continue
+        return send_event(
+            account=stack.account_id,
+            region=stack.region,
+            configuration_set=spec.environment["CLAIM_EMAIL_CONFIGURATION_SET"],
+            message_id=f"bench-{uuid.uuid4().hex}",
+            source="no-reply@example.ca",
+            destination=["marie.tremblay@example.ca"],
+            subject="Votre demande de remboursement",
+            tags={"claimId": _bench_claim().claim_id, "outboxSeq": "1"},
+        )
     return None
 
 
@@ -444,6 +498,10 @@ def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
         # A new claim each run, not the replay of the previous run's answer.
         event["headers"]["Idempotency-Key"] = str(uuid.uuid4())
         event["multiValueHeaders"]["Idempotency-Key"] = [event["headers"]["Idempotency-Key"]]
+    if event.get("detail-type") == "Email Sent":
+        # A new outbox entry each run: the recorder writes its confirmation (a repeat would find it).
+        event["detail"]["mail"]["messageId"] = f"bench-{uuid.uuid4().hex}"
+        event["detail"]["mail"]["tags"]["outboxSeq"] = [str(int(event["detail"]["mail"]["tags"]["outboxSeq"][0]) + 1)]
     if source == "PostConfirmation_ConfirmSignUp":
         # A new account each run: signed up (the user exists in the pool) and its participant
         # reserved by PreSignUp, so the run links it and writes its roster attributes.
@@ -605,6 +663,7 @@ def measure(
                     "function": logical_id,
                     "eventFile": str(event_file),
                     "requestId": str(uuid.uuid4()),
+                    "timeoutMs": spec.timeout * 1000,
                 }
                 results, paired = [], []
                 for _ in range(runs):
@@ -648,7 +707,7 @@ def measure(
                 rss_kb=int(statistics.median(r["rssKb"] for r in floor)),
                 baseline_ms=statistics.median(r["total"] for r in paired) * 1000,
                 baseline_cpu_ms=statistics.median(r["cpu"] for r in paired) * 1000,
-                outcome="(boto3, Powertools logger + validating resolver, pydantic)",
+                outcome="(botocore client, Powertools logger + validating resolver, pydantic)",
             )
             figures.append(figure)
             report(_line(figure))

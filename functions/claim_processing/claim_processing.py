@@ -152,7 +152,7 @@ def process_claim(
 def _count_processed(claim: ClaimRecord) -> None:
     """The dashboard's claims processed (by final status) and amounts paid (CAD)."""
     metrics.count("claim-processing", "ClaimsProcessed", status=claim.status)
-    metrics.emit("claim-processing", {"AmountPaid": claim.total_paid or 0}, unit=metrics.MetricUnit.NoUnit)
+    metrics.emit("claim-processing", {"AmountPaid": claim.total_paid or 0}, unit="NoUnit")
 
 
 def _check_matches(claim: ClaimRecord, expected: ClaimSubmittedV1 | None) -> None:

@@ -28,6 +28,11 @@ NEVER = (
     "aws_lambda_powertools.event_handler.vpc_lattice",
     "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
     "aws_xray_sdk",  # only with the Tracing parameter on
+    # The functions use botocore's clients and portal_common.dynamo_types: the boto3 package (its
+    # session and resource machinery, s3transfer and its pools) is not imported by any handler. Only
+    # Powertools' idempotency layer imports it, with POST /claims' route group.
+    "boto3",
+    "s3transfer",
 )
 # The Cognito triggers (Cognito waits 5 s and retries): no model library, no REST resolver.
 TRIGGER_NEVER = ("pydantic", "aws_lambda_powertools.event_handler.api_gateway", "asyncio")
@@ -91,10 +96,22 @@ def test_the_cognito_triggers_stay_light(imports: dict[str, set[str]]) -> None:
 
 
 def test_the_lazy_packages_still_offer_every_name() -> None:
-    """A deferred package resolves each name of its ``__all__`` to the same object its real init gives."""
+    """A deferred package resolves each name of its ``__all__`` to the same object its real init gives;
+    Powertools' root package also has its real init's attributes, package logger and user-agent feature."""
     describe = """
 def describe(module, names):
     return {name: f"{getattr(getattr(module, name), '__module__', '')}.{name}" for name in sorted(names)}
+
+def root():
+    # What aws_lambda_powertools' own __init__ does besides importing: its plain attributes, its
+    # package logger (silent), its botocore user-agent feature (registered once).
+    import logging, botocore, aws_lambda_powertools as package
+    logger = logging.getLogger("aws_lambda_powertools")
+    return {
+        "attributes": [package.__version__, package.__author__, str(package.PACKAGE_PATH)],
+        "logger": [logger.propagate, [type(handler).__name__ for handler in logger.handlers]],
+        "initializers": [f"{f.__module__}.{f.__name__}" for f in botocore._INITIALIZERS],
+    }
 """
     code = (
         describe
@@ -106,6 +123,7 @@ names = {}
 for package in DEFERRED:
     module = sys.modules[package]
     names[package] = describe(module, module.__all__)
+names["root"] = root()
 print(json.dumps(names))
 """
     )
@@ -118,6 +136,7 @@ names = {}
 for package in DEFERRED:
     module = importlib.import_module(package)
     names[package] = describe(module, module.__all__)
+names["root"] = root()
 print(json.dumps(names))
 """
     )

@@ -34,13 +34,14 @@ def test_dimensions_add_a_second_set_so_the_service_total_remains(capsys: pytest
     metrics.add_listener(seen.append)
     try:
         metrics.count("claim-processing", "ClaimsProcessed", status="PAID")
-        metrics.emit("claim-processing", {"AmountPaid": Decimal("80.50")}, unit=metrics.MetricUnit.NoUnit)
+        metrics.emit("claim-processing", {"AmountPaid": Decimal("80.50")}, unit="NoUnit")
     finally:
         metrics.remove_listener(seen.append)
     first = json.loads(capsys.readouterr().out.splitlines()[0])
     assert first["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"], ["service", "status"]]
     assert first["status"] == "PAID"
     assert [d.get("AmountPaid") for d in seen] == [None, [80.5]]
+    assert seen[1]["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "AmountPaid", "Unit": "None"}]
     view = MetricsView()
     for document in seen:
         view(document)

@@ -1,13 +1,16 @@
-"""boto3 clients created once per process and reused across warm invocations.
+"""AWS clients created once per process and reused across warm invocations.
 
 Clients are created lazily so a function only pays for the ones it uses, and all of them come from
-one boto3 session: a session loads botocore's endpoint data and registers its handlers (about 0.1 s
+one botocore session: a session loads botocore's endpoint data and registers its handlers (about 0.1 s
 at a cold start), so a second session for a second client (CreateAuthChallenge: DynamoDB then SES)
-would pay that again (``make bench``, README "Performance"). Endpoints come from boto3's own
-``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables, which is how the local stack points
-the unchanged code at moto. The session's botocore data loader is :class:`ServiceLoader`, which
-checks a service's name without listing all of botocore's service folders (about 40 ms of CPU of
-the first client at a cold start).
+would pay that again (``make bench``, README "Performance"). They are botocore's own clients (what
+a boto3 client is): the functions use no boto3 resource, no S3 transfer method and no boto3 session
+feature, and importing the boto3 package costs about 15 ms of every cold start (its session and
+resource machinery, s3transfer and its thread and process pools; docs/performance.md). Endpoints
+come from the SDK's ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables (botocore reads
+them), which is how the local stack points the unchanged code at moto. The session's botocore data
+loader is :class:`ServiceLoader`, which checks a service's name without listing all of botocore's
+service folders (about 40 ms of CPU of the first client at a cold start).
 
 With tracing on (template parameter ``Tracing``: ``POWERTOOLS_TRACE_DISABLED=false``), the first
 client starts a Powertools ``Tracer``, which patches botocore: every AWS call becomes an X-Ray
@@ -22,7 +25,6 @@ import os
 import threading
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import DataNotFoundError
@@ -32,7 +34,7 @@ from portal_common.config import get_settings
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
-_session: list[boto3.session.Session] = []
+_session: list[botocore.session.Session] = []
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 # Per service, sized so that one call's worst case (attempts x (connect + read) + the standard
 # mode's backoff, at most 1 s then 2 s) fits its functions' timeouts with room (docs/operations.md,
@@ -113,11 +115,11 @@ class _ServiceNames:
         return iter(Loader.list_available_services(self._loader, self._type_name))
 
 
-def _new_session() -> boto3.session.Session:
-    """A boto3 session whose botocore session loads its data with :class:`ServiceLoader`."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", ServiceLoader.like(core.get_component("data_loader")))
-    return boto3.session.Session(botocore_session=core)
+def _new_session() -> botocore.session.Session:
+    """A botocore session that loads its data with :class:`ServiceLoader`."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", ServiceLoader.like(session.get_component("data_loader")))
+    return session
 
 
 def _start_tracing() -> None:
@@ -130,7 +132,7 @@ def _start_tracing() -> None:
 
 
 def client(service: str) -> Any:
-    """Return the process-wide boto3 client for ``service`` (thread-safe)."""
+    """Return the process-wide client for ``service`` (thread-safe)."""
     found = _clients.get(service)
     if found is not None:
         return found
@@ -139,7 +141,7 @@ def client(service: str) -> Any:
         if service not in _clients:
             if not _session:
                 _session.append(_new_session())
-            _clients[service] = _session[0].client(
+            _clients[service] = _session[0].create_client(
                 service, region_name=get_settings().region, config=client_config(service)
             )
         return _clients[service]

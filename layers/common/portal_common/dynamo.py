@@ -11,12 +11,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from portal_common.aws_clients import client
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from portal_common.dynamo_types import deserialize, serialize
 
 
 def _plain_number(value: Any) -> Any:
@@ -27,19 +23,19 @@ def _plain_number(value: Any) -> Any:
 
 def to_attr(value: Any) -> dict[str, Any]:
     """One Python value -> DynamoDB AttributeValue."""
-    return _serializer.serialize(value)
+    return serialize(value)
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     """Python dict -> DynamoDB item (``None`` values are left out)."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: serialize(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """DynamoDB item -> Python dict (integral numbers become ``int``)."""
     if item is None:
         return None
-    return {k: _deep_plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _deep_plain(deserialize(v)) for k, v in item.items()}
 
 
 def _deep_plain(value: Any) -> Any:
@@ -54,7 +50,7 @@ def _deep_plain(value: Any) -> Any:
 
 def key_from_plain(key: dict[str, Any]) -> dict[str, Any]:
     """Plain key (as stored in a cursor) -> AttributeValue key."""
-    return {k: _serializer.serialize(v) for k, v in key.items()}
+    return {k: serialize(v) for k, v in key.items()}
 
 
 def key_to_plain(key: dict[str, Any] | None) -> dict[str, Any] | None:

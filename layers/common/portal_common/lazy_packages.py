@@ -14,6 +14,11 @@ then looked up there. Every name the package offers stays available
 (``from aws_lambda_powertools.event_handler import Response`` works); only the unused submodules
 are not imported.
 
+Powertools' root package is one too: its ``__init__`` imports Metrics and Tracer for every use of
+its Logger. What that ``__init__`` does besides importing (the package logger, Powertools' botocore
+user-agent feature, ``__version__`` and ``PACKAGE_PATH``) is done when the lazy package is registered
+(``_INITS``), and the real ``__init__`` then never runs, so none of it is done twice.
+
 :mod:`portal_common` registers the packages listed in ``DEFERRED`` when it is first imported, which
 each function's handler does before anything else (a unit test checks that the handlers do not load
 the AppSync modules).
@@ -26,10 +31,15 @@ import importlib.util
 import re
 import sys
 import threading
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-# Packages whose __init__ only re-exports its submodules.
+# Packages whose __init__ only re-exports its submodules (or whose other work ``_INITS`` does).
+# A parent comes before its subpackages (finding a subpackage imports its parent).
 DEFERRED = (
+    # Its __init__ imports Metrics (the EMF provider) and Tracer for every function, used or not.
+    "aws_lambda_powertools",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.data_classes",
     # ClaimsApi renders the idempotency exceptions at import; the persistence layer loads with the claim routes.
@@ -37,6 +47,31 @@ DEFERRED = (
 )
 
 _init_lock = threading.RLock()
+
+
+def _powertools_init(module: ModuleType) -> None:
+    """What ``aws_lambda_powertools/__init__.py`` does besides importing its names: the package's
+    own logger (silent unless ``POWERTOOLS_DEBUG``), Powertools' botocore user-agent feature, and
+    its plain attributes. Done here, its real ``__init__`` never runs (it would do both again);
+    ``tests/unit/test_cold_start_imports.py`` checks that every name it defines is offered."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.package_logger import set_package_logger_handler
+    from aws_lambda_powertools.shared.user_agent import inject_user_agent
+    from aws_lambda_powertools.shared.version import VERSION
+
+    module.__dict__.update(
+        __version__=VERSION,
+        __author__="Amazon Web Services",
+        __all__=["Logger", "Metrics", "single_metric", "Tracer"],
+        PACKAGE_PATH=Path(str(module.__file__)).parent,
+    )
+    set_package_logger_handler()
+    inject_user_agent()
+
+
+# A lazy package whose __init__ does more than import: that work, done when it is registered.
+_INITS: dict[str, Callable[[ModuleType], None]] = {"aws_lambda_powertools": _powertools_init}
 _FROM_IMPORT = re.compile(r"^from\s+(\.?[\w.]*)\s+import\s+(\([^)]*\)|[^\n]+)", re.MULTILINE)
 
 
@@ -93,6 +128,10 @@ def defer_package_init(package: str) -> None:
     parent, _, child = package.rpartition(".")
     if parent:
         setattr(sys.modules[parent], child, module)
+    init = _INITS.get(package)
+    if init is not None:
+        state["initialized"] = True  # the real __init__ never runs: a name it does not offer is an AttributeError
+        init(module)
 
 
 def defer_all() -> None:

@@ -37,8 +37,6 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
 from portal_common import clock
 from portal_common.config import get_settings
 
@@ -65,10 +63,16 @@ def emit(
     service: str,
     values: Mapping[str, int | float | Decimal],
     *,
-    unit: MetricUnit = MetricUnit.Count,
+    unit: str = "Count",
     dimensions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Print one EMF line with ``values`` (metric name -> value) for ``service``; returns the document."""
+    """Print one EMF line with ``values`` (metric name -> value) for ``service``; returns the document.
+
+    ``unit``: a Powertools ``MetricUnit`` name (``"Count"``, ``"NoUnit"``). Powertools' metrics
+    modules are imported here, at the first line a process emits, not with this module: the sign-in
+    triggers import it and only some of their branches emit."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
     metrics = EphemeralMetrics(namespace=get_settings().metrics_namespace, service=service)
     metrics.set_timestamp(clock.now())
     if dimensions:
