@@ -71,7 +71,7 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common local tools $(wildcard $(FUNCTION_DIRS))
+	$(VENV)/bin/mypy layers/common local tools bench $(wildcard $(FUNCTION_DIRS))
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region ca-central-1
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml

@@ -55,7 +55,7 @@ def runtime_venv(version: str, python: str) -> str:
         print(f"(creating {venv}: Python {version} with requirements/runtime.txt)", flush=True)
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
+        installed = subprocess.run(
             [
                 str(interpreter),
                 "-m",
@@ -66,8 +66,13 @@ def runtime_venv(version: str, python: str) -> str:
                 "-r",
                 str(REQUIREMENTS),
             ],
-            check=True,
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if installed.returncode != 0:  # pip's output only when it failed (it warns about absent mirrors)
+            print(installed.stdout[-3000:], installed.stderr[-3000:], sep="\n")
+            installed.check_returncode()
         stamp.write_text(wanted)
     return str(interpreter)
 

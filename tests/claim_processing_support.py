@@ -74,7 +74,7 @@ def claim_item(
     pk = member_key(*certificate)
     claim_id = sortable_id("c_")
     member = get_member(*certificate)
-    rows = [{"dateOfService": str(d), "amount": Decimal(a)} for d, a in treatments]
+    rows: list[dict[str, Any]] = [{"dateOfService": str(d), "amount": Decimal(a)} for d, a in treatments]
     return {
         "PK": pk,
         "SK": f"CLAIM#{claim_id}",
@@ -182,8 +182,18 @@ def put_drug(din: str, group: str | None = None, **fields: Any) -> None:
 def put_atorvastatin_group() -> None:
     """LIPITOR (02230711, 2.00 a unit) and its generic ATORVASTATIN (02310899, 0.50), interchangeable
     group G1: the formulary's lowest-cost alternative cases."""
-    brand = {"din": "02230711", "brandName": "LIPITOR", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
-    generic = {"din": "02310899", "brandName": "ATORVASTATIN", "schedules": ["PRESCRIPTION"], "atcCodes": ["C10AA05"]}
+    brand: dict[str, Any] = {
+        "din": "02230711",
+        "brandName": "LIPITOR",
+        "schedules": ["PRESCRIPTION"],
+        "atcCodes": ["C10AA05"],
+    }
+    generic: dict[str, Any] = {
+        "din": "02310899",
+        "brandName": "ATORVASTATIN",
+        "schedules": ["PRESCRIPTION"],
+        "atcCodes": ["C10AA05"],
+    }
     put_drug(**brand, group="G1", prices={"unitPrice": "2.00"})
     put_drug(**generic, group="G1", prices={"unitPrice": "0.50"})
     members = [
