@@ -317,6 +317,10 @@ def _first_event(
         content = (
             (ROOT / "data" / "roster" / "demo-roster.csv").read_bytes() if prefix == "eligibility/" else b"%PDF-1.4\n"
         )
+        if prefix == "receipts/":
+            # A member's upload through its presigned form: the check reads the pending receipt, the
+            # object's head and first bytes, and records the verdict (``_prepare_run``: a new one each run).
+            key, content = _receipt_upload()
         head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=content)
         return {
             "Records": [
@@ -345,6 +349,20 @@ def _first_event(
     if source.kind == "Cognito":
         return _cognito_event(str(props["Trigger"]), stack)
     return None
+
+
+RECEIPT_PDF = b"%PDF-1.4\n" + b"0" * 2038 + b"\n%%EOF\n"
+
+
+def _receipt_upload() -> tuple[str, bytes]:
+    """A ``PENDING_UPLOAD`` receipt of the demo member (as ``POST /claims/receipts`` writes it) and the
+    bytes of its file: its S3 key and content."""
+    from receipt_store import create_receipt, object_key
+
+    from portal_common.identity import member_key
+
+    receipt, _ = create_receipt(member_key("G1001", "100001"), "recu.pdf", "application/pdf", len(RECEIPT_PDF))
+    return object_key(receipt.receipt_id), RECEIPT_PDF
 
 
 def _target(target: dict[str, Any]) -> str | None:
@@ -498,6 +516,15 @@ def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
         # A new claim each run, not the replay of the previous run's answer.
         event["headers"]["Idempotency-Key"] = str(uuid.uuid4())
         event["multiValueHeaders"]["Idempotency-Key"] = [event["headers"]["Idempotency-Key"]]
+    record = (event.get("Records") or [{}])[0]
+    if str(record.get("s3", {}).get("object", {}).get("key", "")).startswith("receipts/"):
+        # A new receipt each run: the same one again would find its verdict given and skip the check.
+        import boto3
+
+        key, content = _receipt_upload()
+        bucket = record["s3"]["bucket"]["name"]
+        head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=content)
+        record["s3"]["object"].update({"key": key, "size": len(content), "eTag": head["ETag"].strip('"')})
     if event.get("detail-type") == "Email Sent":
         # A new outbox entry each run: the recorder writes its confirmation (a repeat would find it).
         event["detail"]["mail"]["messageId"] = f"bench-{uuid.uuid4().hex}"
