@@ -55,18 +55,20 @@ run: $(VENV)/.installed
 # test file per worker (--dist loadfile: a module's fixtures and its local stack stay in one process).
 # e2e modules share one local stack per worker (the ``stack`` fixture of tests/e2e/conftest.py, with
 # a sample of the drug extract), stopped when the worker has no more file using it; the conformance,
-# identity-doors and drugs-journey modules start their own. The total wall-clock time is printed at
-# the end (README, "Two commands": where the time goes).
+# identity-doors and drugs-journey modules start their own. Files start in tests/conftest.py's order,
+# longest first (--no-loadscope-reorder: xdist's default reorder, most tests first, started the two
+# one-test schemathesis files last, on one worker, after everything else). The total wall-clock time
+# is printed at the end (README, "Two commands": where the time goes).
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed
 	@start=$$(date +%s); status=0; \
-	$(PY) -m pytest tests/unit tests/integration tests/e2e -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest tests/unit tests/integration tests/e2e -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || status=$$?; \
 	elapsed=$$(( $$(date +%s) - start )); \
 	echo "make test: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s (exit $$status)"; \
 	exit $$status
 
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest tests/unit tests/integration -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/integration -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -29,7 +29,8 @@ settings.register_profile("portal", deadline=None, suppress_health_check=[Health
 settings.load_profile("portal")
 
 
-# The longest files start first, so that make test's workers end together (longest first):
+# The longest files start first, so that make test's workers end together (longest first; make
+# test passes --no-loadscope-reorder, or pytest-xdist would order the files by their number of tests):
 # the two schemathesis runs and the drugs journey (its own stack with the whole drug extract),
 # then the other e2e files, then integration, then unit.
 LONGEST_FIRST = (

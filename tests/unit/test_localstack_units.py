@@ -231,3 +231,41 @@ def test_outbox_conversion_of_every_moto_message_kind() -> None:
     assert html_to_text("a<br>b") == "a\nb"
     page = "<html><head><title>T</title><style>p {}</style></head><body><h1>Titre</h1><p>Code : 123</p></body></html>"
     assert html_to_text(page) == "Titre\nCode : 123"
+
+
+def test_the_stacks_http_servers_answer_without_nagles_delay() -> None:
+    """The gateway and the Cognito front answer through ``LoopbackServer``: each connection has
+    TCP_NODELAY, or the body of every kept-alive answer waited 40 ms for the headers' delayed ACK."""
+    import http.client
+    import socket
+    from http.server import BaseHTTPRequestHandler
+
+    from local.loopback_server import LoopbackServer
+
+    seen: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = LoopbackServer(Handler, "127.0.0.1", 0, "nodelay-test")
+    server.start()
+    try:
+        host, port = server.server.server_address[:2]
+        connection = http.client.HTTPConnection(str(host), int(port), timeout=5)
+        connection.request("GET", "/")
+        assert connection.getresponse().read() == b"ok"
+        connection.close()
+    finally:
+        server.stop()
+    assert len(seen) == 1
+    assert seen[0] != 0
