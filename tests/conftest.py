@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from local.cfn import Stack
-from local.inprocess_aws import create_stack, reset_process_caches, seed_plans_and_demo_roster, use_fake_aws_environment
+from local.inprocess_aws import create_stack, reset_process_caches, use_fake_aws_environment
 from tests import moto_speedups
 
 # One botocore loader per process and moto's pool signing key imported once (tests/moto_speedups.py).
@@ -75,7 +75,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
-def seeded(aws: object) -> object:
-    """``aws`` with the repository's plans and the demo roster loaded."""
-    seed_plans_and_demo_roster()
+def seeded(aws: Stack) -> Stack:
+    """``aws`` with the repository's plans and the demo roster loaded (the first test of a process
+    through the functions' code, the later ones from its result: ``moto_speedups.seed``)."""
+    moto_speedups.seed(aws)
     return aws

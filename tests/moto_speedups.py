@@ -9,6 +9,10 @@ test's CPU:
 - a new botocore session parses the service models and the endpoint rules again from botocore's
   JSON files: sessions now share one loader (botocore's own per-instance cache of parsed files),
   and the functions' sessions one ``aws_clients.ServiceLoader`` made from it;
+- the plans and the demo roster (the ``seeded`` fixture) were written through the functions' code
+  for every test (about 0.2 CPU-s, most of it moto parsing a roster member's update expressions):
+  the first test of a process still does that, the later ones get the items it wrote put straight
+  into their own moto's members table (:func:`seed`);
 - moto's ``CreateUserPool`` imports the one RSA key it signs every pool's tokens with (a key moto
   ships, the same for every pool) and recomputes its primes: the imported key is kept.
 
@@ -18,6 +22,7 @@ need it (it creates one stack).
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -103,6 +108,41 @@ def _keep_moto_signing_key() -> None:
 
     # moto's models module calls ``jwk.RSAKey.import_key`` for each new pool and nothing else of jwk.
     models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=import_key))  # type: ignore[assignment]
+
+
+# The members table's items after this process's first seed (DynamoDB JSON), for the later tests.
+_seed_items: list[dict[str, Any]] = []
+
+
+def _members_table(stack: Any) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from portal_common.config import get_settings
+
+    return dynamodb_backends[stack.account_id][stack.region].get_table(get_settings().members_table)
+
+
+def seed(stack: Any) -> None:
+    """Load the repository's plans and the demo roster into ``stack`` (created in the current
+    ``mock_aws``). The first call of a process writes them with the functions' own code
+    (``write_plans``, ``write_roster``) and keeps the items written; later calls put those items
+    into moto's members table: the only table that load writes; it has no stream and its items hold
+    no time (``test_the_seeded_fixture_puts_what_the_seed_writes`` compares both ways)."""
+    from local.inprocess_aws import seed_plans_and_demo_roster
+
+    table = _members_table(stack)
+    if not _seed_items:
+        seed_plans_and_demo_roster()
+        _seed_items.extend(copy.deepcopy(item.to_json()["Attributes"]) for item in table.all_items())
+    else:
+        put_seed_items(stack)
+
+
+def put_seed_items(stack: Any) -> None:
+    """Put the first seed's items into ``stack``'s members table (moto, in this process)."""
+    table = _members_table(stack)
+    for attributes in _seed_items:
+        table.put_item(copy.deepcopy(attributes))
 
 
 def install() -> None:

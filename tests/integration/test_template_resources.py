@@ -79,3 +79,34 @@ def test_the_app_client_cannot_write_email_or_the_roster_link() -> None:
     # Revocation bites within 5 minutes: ID and access tokens live 5 minutes.
     assert (client["IdTokenValidity"], client["AccessTokenValidity"]) == (5, 5)
     assert client["TokenValidityUnits"]["IdToken"] == client["TokenValidityUnits"]["AccessToken"] == "minutes"
+
+
+def test_the_seeded_fixture_puts_what_the_seed_writes(seeded: Stack) -> None:
+    """After a process's first seed, ``seeded`` puts the items that seed wrote straight into each
+    later test's members table (``tests/moto_speedups.seed``): they must be exactly what the
+    functions' code writes (plans and demo roster), or every later test would run on other data."""
+    from local.inprocess_aws import seed_plans_and_demo_roster
+    from portal_common.dynamo import batch_write
+    from tests import moto_speedups
+
+    client = boto3.client("dynamodb", region_name=seeded.region)
+    name = get_settings().members_table
+    key_names = [k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]]
+
+    def contents() -> list[dict[str, object]]:
+        items = [i for page in client.get_paginator("scan").paginate(TableName=name) for i in page["Items"]]
+        return sorted(items, key=lambda item: [str(item[k]) for k in key_names])
+
+    def empty() -> None:
+        from portal_common.dynamo import from_item
+
+        batch_write(name, deletes=[{k: from_item(i)[k] for k in key_names} for i in contents()])  # type: ignore[index]
+        assert contents() == []
+
+    empty()
+    seed_plans_and_demo_roster()
+    written = contents()
+    empty()
+    moto_speedups.put_seed_items(seeded)
+    assert written
+    assert contents() == written
