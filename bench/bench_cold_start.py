@@ -148,8 +148,9 @@ print("BENCH " + json.dumps({"total": total, "cpu": cpu, "rssKb": rss}))
 
 # The libraries every API function needs before any code of ours runs: a botocore session and
 # client (as portal_common.aws_clients makes them), Powertools' logger and its REST resolver with
-# validation (which imports pydantic), with portal_common's lazy package inits. Printed as a row
-# ("floor"): no API function can be faster than this.
+# validation (which imports pydantic), with portal_common's lazy package inits and its cold-start
+# pause of the garbage collector (as in a function). Printed as a row ("floor"): no API function can
+# be faster than this.
 _FLOOR = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -698,7 +699,9 @@ def measure(
                     event_file.write_text(json.dumps(event), encoding="utf-8")
                     measured, base = scripts or (_MEASURE, _BASELINE)
                     paired.append(_run(base, "", environment, python))
-                    results.append(_run(measured, json.dumps(argument), {**environment, **spec.environment}, python))
+                    # Lambda sets the function's name in its environment (portal_common.cold_start reads it).
+                    lambda_environment = {**environment, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+                    results.append(_run(measured, json.dumps(argument), lambda_environment, python))
                     if raw is not None:
                         raw.setdefault(label, []).append((paired[-1], results[-1]))
                     cleanup()
@@ -721,7 +724,9 @@ def measure(
             floor, paired = [], []
             for _ in range(runs):
                 paired.append(_run(_BASELINE, "", environment, python))
-                floor.append(_run(_FLOOR, str(ROOT / "layers" / "common"), environment, python))
+                # As in a function: portal_common's lazy package inits and its cold-start collector pause.
+                floor_environment = {**environment, "AWS_LAMBDA_FUNCTION_NAME": "floor"}
+                floor.append(_run(_FLOOR, str(ROOT / "layers" / "common"), floor_environment, python))
             baselines.extend(paired)
             total = statistics.median(r["total"] for r in floor) * 1000
             figure = Figure(

@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import cold_start
 from portal_common.api import create_app
 from portal_common.log import get_logger
 
@@ -33,6 +34,7 @@ app = create_app(
 )
 
 
+@cold_start.settles
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway entry point."""

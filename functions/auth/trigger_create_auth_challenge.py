@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock, metrics
+from portal_common import clock, cold_start, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger, mask_email
 
@@ -45,6 +45,7 @@ def send_code(email: str, locale: str | None, code: str) -> None:
     auth_emails.send(email, message)
 
 
+@cold_start.settles
 @event_source(data_class=CreateAuthChallengeTriggerEvent)
 def lambda_handler(event: CreateAuthChallengeTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Create the custom challenge."""

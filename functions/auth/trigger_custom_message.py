@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock
+from portal_common import clock, cold_start
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -44,6 +44,7 @@ KIND_BY_SOURCE = {
 }
 
 
+@cold_start.settles
 @event_source(data_class=CustomMessageTriggerEvent)
 def lambda_handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Fill in ``emailSubject`` and ``emailMessage``."""

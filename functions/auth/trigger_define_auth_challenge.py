@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import DefineAuthChallengeTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock
+from portal_common import clock, cold_start
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -28,6 +28,7 @@ logger = get_logger("auth-define-challenge")
 get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
+@cold_start.settles
 @event_source(data_class=DefineAuthChallengeTriggerEvent)
 def lambda_handler(event: DefineAuthChallengeTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Decide the next step."""

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostConfirmationTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock
+from portal_common import clock, cold_start
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -36,6 +36,7 @@ class LinkRefused(Exception):
     """The account cannot be linked (another account holds the participant)."""
 
 
+@cold_start.settles
 @event_source(data_class=PostConfirmationTriggerEvent)
 def lambda_handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Link on ``PostConfirmation_ConfirmSignUp``; sign out everywhere after a password reset."""

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from registration_rules import verify_identity
 
-from portal_common import clock
+from portal_common import clock, cold_start
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 from portal_common.members import get_member
@@ -36,6 +36,7 @@ class SignUpRefused(Exception):
     """Refuses the sign-up; the message is the contract's error code."""
 
 
+@cold_start.settles
 @event_source(data_class=PreSignUpTriggerEvent)
 def lambda_handler(event: PreSignUpTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Check the roster identity and reserve the participant."""

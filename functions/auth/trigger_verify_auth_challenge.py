@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import clock, metrics
+from portal_common import clock, cold_start, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -42,6 +42,7 @@ def answer_is_correct(private: dict[str, str], answer: object, now: float) -> bo
     return matches and now < expires_at
 
 
+@cold_start.settles
 @event_source(data_class=VerifyAuthChallengeResponseTriggerEvent)
 def lambda_handler(event: VerifyAuthChallengeResponseTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     """Set ``answerCorrect``."""

@@ -22,7 +22,7 @@ from typing import Any
 import email_confirmations
 from email_confirmations import CLAIM_ID, CLAIM_TAG, MAX_SEQ, SEQ_TAG, EmailSent
 
-from portal_common import metrics
+from portal_common import cold_start, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -63,6 +63,7 @@ def confirmation(event: Any) -> EmailSent:
     return EmailSent(claim_id=claim_id, seq=int(seq), message_id=message_id[:256], sent_at=timestamp[:40])
 
 
+@cold_start.settles
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """EventBridge target: record one ``Send`` event; ``{"recorded": bool}``."""
     try:

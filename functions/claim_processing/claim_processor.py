@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from claim_processing import Notifier, Outcome, process_claim
 
+from portal_common import cold_start
 from portal_common.claim_events import ClaimSubmittedV1, MalformedEvent
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -61,6 +62,7 @@ def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = No
     return handle_record(record)
 
 
+@cold_start.settles
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """SQS batch entry point with partial batch responses."""
     response = process_partial_response(

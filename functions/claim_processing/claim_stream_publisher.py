@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from portal_common import cold_start
 from portal_common.aws_clients import client
 from portal_common.claim_events import ClaimSubmittedV1
 from portal_common.claim_records import PENDING_INFORMATION, ClaimRecord
@@ -127,6 +128,7 @@ def publish_batch(records: list[dict[str, Any]], remaining_ms: Callable[[], int]
     return failed
 
 
+@cold_start.settles
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """DynamoDB stream batch -> partial batch response (``batchItemFailures``)."""

@@ -34,7 +34,7 @@ import adjudication_store as store
 from botocore.exceptions import ClientError
 from claim_outbox import Notifier, deliver
 
-from portal_common import clock, metrics
+from portal_common import clock, cold_start, metrics
 from portal_common.aws_clients import client
 from portal_common.claim_events import ClaimSubmittedV1
 from portal_common.claim_records import ACTIVE_STATUSES, STUCK_AFTER_SECONDS, ClaimRecord
@@ -200,6 +200,7 @@ def sweep(
     return report
 
 
+@cold_start.settles
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """EventBridge Scheduler target: one sweep; returns the report (kept in the log)."""
     remaining: Callable[[], int] = context.get_remaining_time_in_millis if context is not None else (lambda: 10**9)

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import cold_start
 from portal_common.api import create_app, problem_response
 from portal_common.log import get_logger
 from portal_common.problems import Conflict
@@ -51,6 +52,7 @@ app = create_app(
 )
 
 
+@cold_start.settles
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway entry point."""

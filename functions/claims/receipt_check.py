@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from receipt_store import check_uploaded_object
 
-from portal_common import metrics
+from portal_common import cold_start, metrics
 from portal_common.config import get_settings
 from portal_common.log import get_logger
 
@@ -20,6 +20,7 @@ logger = get_logger("receipt-check")
 get_settings()  # every variable checked at cold start (a missing one fails here, by name)
 
 
+@cold_start.settles
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Check every object of the notification (S3 delivers at least once: the check is idempotent)."""

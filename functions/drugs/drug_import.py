@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from dpd_extract import load_prices, parse_extract
 from drug_catalog_import import write_catalog
 
-from portal_common import metrics
+from portal_common import cold_start, metrics
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -83,6 +83,7 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
     return report
 
 
+@cold_start.settles(before=True)
 @event_source(data_class=S3Event)
 @logger.inject_lambda_context
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from drug_models import Coverage, Drug, DrugPage
 from drug_search import MAX_QUERY_LENGTH
 from drug_service import get_drug, search
 
+from portal_common import cold_start
 from portal_common.api import answer, create_app, problems, request_language
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
@@ -79,6 +80,7 @@ def drug_coverage(
     return check_coverage(caller, _din(din), person_id, request_language(app))
 
 
+@cold_start.settles
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway entry point."""

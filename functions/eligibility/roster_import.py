@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from portal_common import metrics
+from portal_common import cold_start, metrics
 from portal_common.aws_clients import client
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -46,6 +46,7 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
     return report
 
 
+@cold_start.settles(before=True)
 @event_source(data_class=S3Event)
 @logger.inject_lambda_context
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:

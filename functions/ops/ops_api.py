@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from portal_common import cold_start
 from portal_common.api import create_app
 from portal_common.config import get_settings
 from portal_common.log import get_logger
@@ -76,6 +77,7 @@ def swagger_ui() -> Response[str]:
     )
 
 
+@cold_start.settles
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway entry point."""

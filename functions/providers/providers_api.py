@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from provider_models import ProviderIn, ProviderList, ProviderOut
 from provider_service import add_member_provider, list_recent, search_providers
 
+from portal_common import cold_start
 from portal_common.api import answer, create_app, problems, request_language, respond
 from portal_common.identity import caller_from_event
 from portal_common.log import get_logger
@@ -81,6 +82,7 @@ def post_provider(body: ProviderIn) -> Response[str]:
     return respond(provider, 201 if created else 200)
 
 
+@cold_start.settles
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway entry point."""

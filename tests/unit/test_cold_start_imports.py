@@ -95,6 +95,28 @@ def test_the_cognito_triggers_stay_light(imports: dict[str, set[str]]) -> None:
     assert heavy == {}
 
 
+# Functions whose first invocation can be long (a whole file import): the collector resumes as it
+# starts (portal_common.cold_start); every other function's first invocation runs without it.
+LONG_FIRST_INVOCATIONS = {"DrugImportFunction", "EligibilityImportFunction"}
+
+
+def test_every_handler_ends_the_cold_start_pause() -> None:
+    """Each template handler is wrapped by ``cold_start.settles`` (outermost): without it, a function
+    would run with the collector paused for as long as it lives."""
+    script = (
+        "import importlib, json, sys; from portal_common import cold_start; "
+        "handler = getattr(importlib.import_module(sys.argv[1]), sys.argv[2]); "
+        "print(json.dumps(getattr(handler, cold_start.MARK, None)))"
+    )
+    specs = Stack().functions()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        marks = dict(
+            pool.map(lambda item: (item[0], _in_function(item[1], script, item[1].function_name)), specs.items())
+        )
+    expected = {k: "before" if k in LONG_FIRST_INVOCATIONS else "after" for k in specs}
+    assert marks == expected
+
+
 def test_the_lazy_packages_still_offer_every_name() -> None:
     """A deferred package resolves each name of its ``__all__`` to the same object its real init gives;
     Powertools' root package also has its real init's attributes, package logger and user-agent feature."""

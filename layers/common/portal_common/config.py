@@ -155,6 +155,12 @@ def reload_settings() -> Settings:
     return get_settings()
 
 
+def lambda_function_name() -> str | None:
+    """The function's name when this process is a Lambda function (Lambda's reserved
+    ``AWS_LAMBDA_FUNCTION_NAME``), else ``None`` (tests, the local stack, the tools)."""
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or None
+
+
 def local_clock_offset() -> float:
     """Seconds the local stack adds to the wall clock; always ``0`` on AWS.
 
