@@ -125,3 +125,26 @@ def test_binary_reads_back_as_bytes() -> None:
 def test_an_unknown_attribute_is_a_type_error(attribute: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         deserialize(attribute)
+
+
+class _PersonalDatum:
+    """A value of no DynamoDB type whose text is a member's date of birth."""
+
+    def __str__(self) -> str:
+        return "1984-03-12"
+
+    __repr__ = __str__
+
+
+@pytest.mark.parametrize(
+    "value",
+    [_PersonalDatum(), {"member": {"dateOfBirth": _PersonalDatum()}}, {"100001", 1984}],
+    ids=["value", "nested value", "mixed set"],
+)
+def test_a_refusal_never_carries_the_value(value: Any) -> None:
+    """An unhandled refusal's traceback reaches the logs: it names the type, not the member's data
+    (boto3's own message would carry "1984-03-12" or "100001")."""
+    with pytest.raises(TypeError) as refused:
+        serialize(value)
+    assert "1984-03-12" not in str(refused.value)
+    assert "100001" not in str(refused.value)

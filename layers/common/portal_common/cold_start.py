@@ -40,11 +40,6 @@ def pause() -> None:
         _state["paused"] = True
 
 
-def paused() -> bool:
-    """Whether the cold start's pause is still on."""
-    return _state["paused"]
-
-
 def settle() -> None:
     """End the pause (nothing if there is none): freeze what exists, resume collecting."""
     if _state["paused"]:

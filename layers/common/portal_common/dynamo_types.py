@@ -16,9 +16,11 @@ on generated values:
 - a ``float`` anywhere is a ``TypeError`` (money is ``Decimal``), and so is any other type;
 - ``N`` reads back as ``Decimal``, sets as ``set``.
 
-Two deliberate differences: a non-finite number (``NaN``, ``-Infinity``, ``sNaN``) is always refused
-(boto3 lets ``-Infinity`` through to DynamoDB, which refuses it), and ``B``/``BS`` read back as
-``bytes`` rather than boto3's ``Binary`` wrapper (no item of ours holds binary data).
+Three deliberate differences: a non-finite number (``NaN``, ``-Infinity``, ``sNaN``) is always
+refused (boto3 lets ``-Infinity`` through to DynamoDB, which refuses it); ``B``/``BS`` read back as
+``bytes`` rather than boto3's ``Binary`` wrapper (no item of ours holds binary data); and a refusal
+names the value's type only, never the value (boto3 puts the value in the message, which an
+unhandled error's traceback would then carry into the logs: a member's item holds personal data).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def _set(value: Set[Any]) -> dict[str, Any]:
         return {"SS": list(value)}
     if all(isinstance(member, _BINARY) for member in value):
         return {"BS": list(value)}
-    raise TypeError(f'Unsupported type "{type(value)}" for value "{value}"')
+    raise TypeError(f"Unsupported type {type(value).__name__!r} for a DynamoDB attribute")
 
 
 def serialize(value: Any) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def serialize(value: Any) -> dict[str, Any]:
         return {"M": {key: serialize(member) for key, member in value.items()}}
     if isinstance(value, (list, tuple)):
         return {"L": [serialize(member) for member in value]}
-    raise TypeError(f'Unsupported type "{type(value)}" for value "{value}"')
+    raise TypeError(f"Unsupported type {type(value).__name__!r} for a DynamoDB attribute")
 
 
 def deserialize(value: Mapping[str, Any]) -> Any:
