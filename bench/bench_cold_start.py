@@ -319,10 +319,13 @@ def _first_event(
             (ROOT / "data" / "roster" / "demo-roster.csv").read_bytes() if prefix == "eligibility/" else b"%PDF-1.4\n"
         )
         if prefix == "receipts/":
-            # A member's upload through its presigned form: the check reads the pending receipt, the
-            # object's head and first bytes, and records the verdict (``_prepare_run``: a new one each run).
-            key, content = _receipt_upload()
-        head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=content)
+            # A member's upload through its presigned form, made before each run by ``_prepare_run``
+            # (the check reads the pending receipt, the object's head and first bytes, and records
+            # the verdict, so a receipt serves one run): key, size and eTag are filled in there.
+            etag = ""
+        else:
+            head = boto3.client("s3", region_name=stack.region).put_object(Bucket=bucket, Key=key, Body=content)
+            etag = head["ETag"].strip('"')
         return {
             "Records": [
                 {
@@ -342,7 +345,7 @@ def _first_event(
                             "ownerIdentity": {"principalId": "BENCH"},
                             "arn": f"arn:aws:s3:::{bucket}",
                         },
-                        "object": {"key": key, "size": len(content), "eTag": head["ETag"].strip('"'), "sequencer": "0"},
+                        "object": {"key": key, "size": len(content), "eTag": etag, "sequencer": "0"},
                     },
                 }
             ]
@@ -519,7 +522,7 @@ def _prepare_run(event: dict[str, Any], stack: Any) -> Any:
         event["multiValueHeaders"]["Idempotency-Key"] = [event["headers"]["Idempotency-Key"]]
     record = (event.get("Records") or [{}])[0]
     if str(record.get("s3", {}).get("object", {}).get("key", "")).startswith("receipts/"):
-        # A new receipt each run: the same one again would find its verdict given and skip the check.
+        # A new receipt each run (the first one too): the same one again would find its verdict given.
         import boto3
 
         key, content = _receipt_upload()
