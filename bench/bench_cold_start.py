@@ -369,18 +369,14 @@ def _receipt_upload() -> tuple[str, bytes]:
     return object_key(receipt.receipt_id), RECEIPT_PDF
 
 
-def _target(target: dict[str, Any]) -> str | None:
-    """The template function a schedule's or a rule's target invokes (``!GetAtt Function.Arn``)."""
-    arn = target.get("Arn")
-    return arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
-
-
 def _schedule_event(stack: Any, logical_id: str) -> dict[str, Any] | None:
     """What EventBridge Scheduler delivers to a function a schedule targets: the target's ``Input``
     (the sweeper's ``{"source": "scheduler"}``), as the local stack's timer does."""
+    from local.cfn import target_function
+
     for resource in stack.of_type("AWS::Scheduler::Schedule").values():
         target = (resource.get("Properties") or {}).get("Target") or {}
-        if _target(target) == logical_id:
+        if target_function(target) == logical_id:
             event: dict[str, Any] = json.loads(target.get("Input") or "{}")
             return event
     return None
@@ -390,11 +386,12 @@ def _rule_event(stack: Any, spec: Any) -> dict[str, Any] | None:
     """What a default-bus rule delivers to a function it targets: for the SES rule, the "Email Sent"
     event SES publishes for a claim e-mail of the configuration set (``local.ses_events``), tagged
     with an outbox entry (a new one each run, ``_prepare_run``), so the recorder writes it."""
+    from local.cfn import target_function
     from local.ses_events import send_event
 
     for resource in stack.of_type("AWS::Events::Rule").values():
         props = resource.get("Properties") or {}
-        targets = [_target(target) for target in props.get("Targets") or []]
+        targets = [target_function(target) for target in props.get("Targets") or []]
         if spec.logical_id not in targets or props.get("EventPattern", {}).get("source") != ["aws.ses"]:
             continue
         return send_event(

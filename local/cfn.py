@@ -95,6 +95,13 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     return copy.deepcopy(_parsed[key])
 
 
+def target_function(target: dict[str, Any]) -> str | None:
+    """The template function a schedule's or a rule's target invokes (``Arn: !GetAtt Function.Arn``),
+    ``None`` when the target is anything else."""
+    arn = target.get("Arn")
+    return str(arn["Fn::GetAtt"][0]) if isinstance(arn, dict) and arn.get("Fn::GetAtt") else None
+
+
 @dataclass(frozen=True)
 class Route:
     """One API route of the template."""

@@ -41,7 +41,7 @@ from urllib.parse import quote_plus, unquote_plus
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.cfn import EventSource, Stack
+from local.cfn import EventSource, Stack, target_function
 from local.event_filter import FilterCriteria
 from local.lambda_runtime import FunctionRuntime
 
@@ -551,8 +551,7 @@ def schedule_pollers(stack: Stack, runtime: FunctionRuntime) -> list[Poller]:
     for logical_id, resource in stack.of_type("AWS::Scheduler::Schedule").items():
         props = resource.get("Properties") or {}
         target = props.get("Target") or {}
-        arn = target.get("Arn")
-        function = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+        function = target_function(target)
         if props.get("State", "ENABLED") != "ENABLED" or function is None or not runtime.available(function):
             log.warning("%s: schedule target is not a runnable function of the template", logical_id)
             continue

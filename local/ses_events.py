@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from local.cfn import Stack
+from local.cfn import Stack, target_function
 from local.event_filter import matches
 from local.event_pollers import Poller
 
@@ -176,8 +176,7 @@ def _rule_targets(stack: Stack, runtime: Any) -> list[tuple[str, dict[str, Any],
             continue
         props = stack.resolve({k: v for k, v in raw.items() if k != "Targets"})
         for target in raw.get("Targets") or []:
-            arn = target.get("Arn")
-            function = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+            function = target_function(target)
             if function is not None and runtime.available(function):
                 found.append((logical_id, props["EventPattern"], function))
     return found
