@@ -10,11 +10,7 @@ import claim_history
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from claim_information import answer_information
@@ -30,6 +26,7 @@ from claims_models import (
     InformationAccepted,
     InformationAnswer,
 )
+from idempotency_store import DynamoDBIdempotencyStore
 
 from portal_common.api import answer, problems, request_language, respond
 from portal_common.aws_clients import client
@@ -58,8 +55,8 @@ idempotency_config = IdempotencyConfig(
 
 
 @lru_cache(maxsize=4)
-def _persistence(table: str, dynamodb: Any) -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
+def _persistence(table: str, dynamodb: Any) -> DynamoDBIdempotencyStore:
+    return DynamoDBIdempotencyStore(table, dynamodb)
 
 
 @lru_cache(maxsize=4)

@@ -29,8 +29,8 @@ NEVER = (
     "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
     "aws_xray_sdk",  # only with the Tracing parameter on
     # The functions use botocore's clients and portal_common.dynamo_types: the boto3 package (its
-    # session and resource machinery, s3transfer and its pools) is not imported by any handler. Only
-    # Powertools' idempotency layer imports it, with POST /claims' route group.
+    # session and resource machinery, s3transfer and its pools) is not imported by any handler nor
+    # by any route group (POST /claims' idempotency records: functions/claims/idempotency_store.py).
     "boto3",
     "s3transfer",
 )
@@ -420,6 +420,28 @@ def test_a_cold_request_imports_only_its_own_route_group(logical_id: str) -> Non
     assert sorted((loaded | unloaded) & set(result["atImport"])) == []  # no route group with the handler
     assert loaded <= set(result["after"])
     assert sorted(unloaded & set(result["after"])) == []
+
+
+_ALL_GROUPS = """
+import importlib, json, sys
+app = importlib.import_module(sys.argv[1]).app
+for name in getattr(app, "route_groups", {}):
+    importlib.import_module(name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_no_route_group_imports_what_no_function_needs() -> None:
+    """Every route of every API function loaded (as its first requests would load them, one group
+    each): still none of ``NEVER``: boto3 comes with no route (the idempotency records of
+    ``POST /claims`` are written through the botocore client)."""
+    specs = {logical_id: spec for logical_id, spec in Stack().functions().items() if spec.routes}
+    assert {"ClaimsApiFunction", "AuthApiFunction", "DrugsApiFunction", "ProvidersApiFunction"} <= set(specs)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = dict(pool.map(lambda item: (item[0], set(_in_function(item[1], _ALL_GROUPS))), specs.items()))
+    assert "claim_routes_api" in loaded["ClaimsApiFunction"]
+    found = {logical_id: sorted(m for m in NEVER if m in modules) for logical_id, modules in loaded.items()}
+    assert {k: v for k, v in found.items() if v} == {}
 
 
 _GROUP_RULES = """

@@ -42,7 +42,7 @@ DEFERRED = (
     "aws_lambda_powertools",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.data_classes",
-    # ClaimsApi renders the idempotency exceptions at import; the persistence layer loads with the claim routes.
+    # ClaimsApi renders the idempotency exceptions at import; the decorator and its store load with the claim routes.
     "aws_lambda_powertools.utilities.idempotency",
 )
 
