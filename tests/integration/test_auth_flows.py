@@ -324,6 +324,64 @@ def test_login_unknown_email_and_wrong_password_are_the_same(auth: Harness) -> N
     assert a[1]["code"] == "INVALID_CREDENTIALS"
 
 
+def test_every_answer_that_could_reveal_an_account_waits_for_the_floor(
+    auth: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing, from the attacker's side: each route whose work differs with whether an email has an
+    account (or whether a password is right) pads both answers to the response floor. The floor is
+    set far above the work (10 s) and the padding is recorded instead of slept: each request must
+    have been padded once, to the floor less the time its block took."""
+    import time as time_module
+
+    import auth_service
+
+    from portal_common.config import reload_settings
+
+    _tokens, claims = signed_in(auth)  # olivia.smith@example.com, registered
+    floor = 10.0
+    monkeypatch.setenv("AUTH_RESPONSE_FLOOR_MS", str(int(floor * 1000)))
+    reload_settings()
+    padded: list[float] = []
+    sleep = time_module.sleep
+
+    def recording(seconds: float) -> None:
+        import sys
+
+        if sys._getframe(1).f_code is auth_service.Equalized.__exit__.__code__:
+            padded.append(seconds)  # the floor's padding: recorded, not slept
+        else:
+            sleep(seconds)
+
+    monkeypatch.setattr(time_module, "sleep", recording)
+    taken = {"email": "olivia.smith@example.com", "contractNumber": "G1001", "participantNumber": "100002"}
+    cases = {
+        "login": ("/auth/login", {"email": "olivia.smith@example.com", "password": "Wrong-password-1"}, None),
+        "login, no account": ("/auth/login", {"email": "nobody@example.com", "password": PASSWORD}, None),
+        "register, email taken": ("/auth/register", {**taken, "dateOfBirth": "1978-07-30", "password": PASSWORD}, None),
+        "register": (
+            "/auth/register",
+            {**taken, "email": "new.one@example.com", "dateOfBirth": "1978-07-30", "password": PASSWORD},
+            None,
+        ),
+        "resend": ("/auth/register/resend", {"email": "olivia.smith@example.com"}, None),
+        "resend, no account": ("/auth/register/resend", {"email": "nobody@example.com"}, None),
+        "forgot": ("/auth/password/forgot", {"email": "olivia.smith@example.com", "participantNumber": "200003"}, None),
+        "forgot, no account": ("/auth/password/forgot", {"email": "no@example.com", "participantNumber": "1"}, None),
+        "email change, taken": ("/me/email", {"newEmail": "new.one@example.com", "currentPassword": PASSWORD}, claims),
+        "email change": ("/me/email", {"newEmail": "free.address@example.com", "currentPassword": PASSWORD}, claims),
+    }
+    paddings = {}
+    for number, (name, (path, body, caller)) in enumerate(cases.items()):
+        padded.clear()
+        status, payload, _ = auth.call(path, body, claims=caller, ip=f"203.0.113.{100 + number}")
+        assert status in (202, 401), (name, payload)
+        paddings[name] = list(padded)
+    # One padding per request, close to the whole floor (the block's work is far below 10 s).
+    assert {name: len(found) for name, found in paddings.items()} == dict.fromkeys(cases, 1)
+    short = {name: found[0] for name, found in paddings.items() if not floor - 2 < found[0] <= floor + 0.05}
+    assert short == {}
+
+
 def test_unconfirmed_account_cannot_sign_in(auth: Harness) -> None:
     auth.register("olivia.smith@example.com")
     status, payload, _ = auth.call("/auth/login", {"email": "olivia.smith@example.com", "password": PASSWORD})

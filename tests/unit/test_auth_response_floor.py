@@ -1,6 +1,7 @@
 """Anti-enumeration timing: the answers that must look alike take at least the response floor.
 
-The integration tests run with ``AUTH_RESPONSE_FLOOR_MS=0`` to stay fast; this checks the floor
+The integration tests run with ``AUTH_RESPONSE_FLOOR_MS=0`` to stay fast (one of them, in
+test_auth_flows.py, records the padding of every route that must apply the floor); this checks the floor
 itself (on the answer path and on the refusal path, which leaves the block by an exception).
 """
 
