@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import LocalStackProcess
+from tests.log_secrets import leaks
 
 PASSWORD = "Membre-Portail-2026"
 NEW_PASSWORD = "Nouveau-Portail-2027"
@@ -58,8 +59,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
     finally:
         process.stop()
         text = Path(process.log_path).read_text(encoding="utf-8", errors="replace")
-        leaks = sorted(s[:12] + "..." for s in SECRETS if s and s in text)
-        assert not leaks, f"secrets in the stack's log: {leaks}"
+        found = leaks(text, SECRETS)
+        assert not found, f"secrets in the stack's log: {found}"
 
 
 # ---------------------------------------------------------------- helpers
