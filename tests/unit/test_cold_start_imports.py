@@ -95,6 +95,16 @@ def test_the_cognito_triggers_stay_light(imports: dict[str, set[str]]) -> None:
     assert heavy == {}
 
 
+# What one function's routes do not use, though a module it imports once brought it: the provider
+# routes need the claim-type catalogue's labels, not the plan models and member records.
+NOT_FOR = {"ProvidersApiFunction": ("portal_common.plans", "portal_common.members")}
+
+
+def test_each_function_leaves_out_what_its_routes_do_not_use(imports: dict[str, set[str]]) -> None:
+    found = {logical_id: sorted(m for m in never if m in imports[logical_id]) for logical_id, never in NOT_FOR.items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
 # Functions whose first invocation can be long (a whole file import): the collector resumes as it
 # starts (portal_common.cold_start); every other function's first invocation runs without it.
 LONG_FIRST_INVOCATIONS = {"DrugImportFunction", "EligibilityImportFunction"}

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from portal_common.plans import LocalizedText, Plan
+from portal_common.localized import LocalizedText
 from portal_common.text import words
+
+if TYPE_CHECKING:
+    from portal_common.plans import Plan  # only annotations: the catalogue alone needs no plan model
 
 _PATH = Path(__file__).parent / "data" / "claim_types.json"
 

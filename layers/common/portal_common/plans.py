@@ -19,31 +19,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, model_validator
 
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, query_all
+from portal_common.localized import ConfigModel, LocalizedText
 from portal_common.members import plan_key
 
 PLAN_CACHE_SECONDS = 300
 
 
 class _PlanModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
-    )
-
-
-class LocalizedText(_PlanModel):
-    """A text in both languages."""
-
-    fr: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        """The text for a catalogue language (``fr-CA``/``en-CA``)."""
-        return self.en if lang.startswith("en") else self.fr
+    model_config = ConfigModel.model_config  # the configuration files' models (portal_common.localized)
 
 
 class Frequency(_PlanModel):
