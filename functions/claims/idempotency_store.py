@@ -2,7 +2,7 @@
 
 Powertools' ``DynamoDBPersistenceLayer`` imports the boto3 package when its module loads (for a
 version check and boto3's ``TypeDeserializer``): boto3's session and resource machinery, s3transfer
-and its thread and process pools, about 15 ms of the claim routes' cold start
+and its thread and process pools, 10-15 ms of CPU of the claim routes' cold start
 (docs/performance.md), though it then calls only the low-level client it is given. This store is
 the same one written on Powertools' documented extension point, ``BasePersistenceLayer`` ("bring
 your own persistent store": ``_get_record``, ``_put_record``, ``_update_record``,
