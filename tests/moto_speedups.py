@@ -68,12 +68,9 @@ def _share_service_loaders() -> None:
     and endpoint rules again (about 50 ms of CPU per integration test). Made from a shared botocore
     loader, the ServiceLoader is shared too; one made from a loader of its own (a test of the
     loader, a cold process) stays its own."""
-    from portal_common import aws_clients
+    from portal_common.aws_clients import ServiceLoader
 
-    loader_class = getattr(aws_clients, "ServiceLoader", None)
-    if loader_class is None or not hasattr(loader_class, "like"):
-        return  # the functions no longer make their loader this way: nothing to share
-    original = loader_class.like
+    original = ServiceLoader.like
     made: dict[int, Any] = {}
 
     def like(loader: Any) -> Any:
@@ -86,7 +83,7 @@ def _share_service_loaders() -> None:
                 made[id(loader)] = service_loader
             return made[id(loader)]
 
-    loader_class.like = staticmethod(like)
+    ServiceLoader.like = staticmethod(like)  # type: ignore[method-assign]
 
 
 def _keep_moto_signing_key() -> None:

@@ -15,10 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, model_validator
 
-from portal_common.localized import LocalizedText
+from portal_common.localized import CONFIG_FILE_MODEL, LocalizedText
 from portal_common.text import words
 
 if TYPE_CHECKING:
@@ -38,9 +37,7 @@ _OTHER_WORDS = frozenset({"autre", "autres", "other", "others"})
 
 
 class _CatalogueModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
-    )
+    model_config = CONFIG_FILE_MODEL
 
 
 class Choice(_CatalogueModel):

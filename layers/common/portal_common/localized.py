@@ -10,19 +10,17 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-
-class ConfigModel(BaseModel):
-    """A model of the repository's configuration files (plans, claim types): camelCase aliases,
-    nothing unknown, frozen, built on first use."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
-    )
+# The models of the repository's configuration files (plans, the claim-type catalogue): camelCase
+# aliases, nothing unknown, frozen, built on first use.
+CONFIG_FILE_MODEL = ConfigDict(
+    alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+)
 
 
-class LocalizedText(ConfigModel):
+class LocalizedText(BaseModel):
     """A text in both languages."""
 
+    model_config = CONFIG_FILE_MODEL
     fr: str
     en: str
 

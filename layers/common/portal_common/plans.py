@@ -23,14 +23,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from portal_common.config import get_settings
 from portal_common.dynamo import get_item, query_all
-from portal_common.localized import ConfigModel, LocalizedText
+from portal_common.localized import CONFIG_FILE_MODEL, LocalizedText
 from portal_common.members import plan_key
 
 PLAN_CACHE_SECONDS = 300
 
 
 class _PlanModel(BaseModel):
-    model_config = ConfigModel.model_config  # the configuration files' models (portal_common.localized)
+    model_config = CONFIG_FILE_MODEL
 
 
 class Frequency(_PlanModel):
